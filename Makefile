@@ -1,0 +1,41 @@
+# migrate_ext: zero-downtime schema migrations from inside PostgreSQL
+
+EXTENSION = migrate_ext
+EXTVERSION = $(shell sed -n "s/^default_version *= *'\(.*\)'/\1/p" $(EXTENSION).control)
+MODULE_big = migrate_ext
+OBJS = \
+	$(WIN32RES) \
+	src/api.o \
+	src/ddl.o \
+	src/migrate_ext.o \
+	src/migration.o \
+	src/model.o \
+	src/ops.o \
+	src/ops_column.o \
+	src/ops_misc.o \
+	src/ops_table.o \
+	src/state.o \
+	src/steps.o \
+	src/views.o
+PGFILEDESC = "migrate_ext - zero-downtime schema migrations"
+
+DATA = $(wildcard sql/$(EXTENSION)--*.sql)
+
+# pg_regress runs in a temporary instance with the library preloaded.
+REGRESS = setup parse_errors lifecycle operations version_schema lock_retry
+REGRESS_OPTS = --temp-instance=./tmp_regress --temp-config=./test/regress.conf
+ISOLATION = lock_queue
+ISOLATION_OPTS = --inputdir=test/isolation --outputdir=test/isolation/output_iso \
+	--temp-instance=./tmp_regress --temp-config=./test/regress.conf
+TAP_TESTS = 1
+PROVE_TESTS = test/t/*.pl
+EXTRA_CLEAN = tmp_regress test/isolation/output_iso
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+PG_PROVE ?= pg_prove
+.PHONY: pgtap
+pgtap:	# against a running server with the extension installed (PGHOST, PGPORT, PGDATABASE)
+	$(PG_PROVE) --ext .sql test/pgtap

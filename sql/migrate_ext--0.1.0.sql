@@ -1,0 +1,212 @@
+/* migrate_ext--0.1.0.sql */
+
+-- complain if script is sourced in psql, rather than via CREATE EXTENSION
+\echo Use "CREATE EXTENSION migrate_ext" to load this file. \quit
+
+--
+-- State: the history of migrations, one linear chain per schema.
+--
+CREATE TABLE @extschema@.migrations (
+	schema				name NOT NULL,
+	name				text NOT NULL,
+	parent				text,
+	migration			jsonb NOT NULL,
+	status				text NOT NULL DEFAULT 'in_progress',
+	created_at			timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	updated_at			timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	resulting_schema	jsonb,
+	started_by			name NOT NULL DEFAULT CURRENT_USER,
+	PRIMARY KEY (schema, name),
+	FOREIGN KEY (schema, parent) REFERENCES @extschema@.migrations (schema, name),
+	CONSTRAINT migrations_status_check
+		CHECK (status OPERATOR(pg_catalog.=) ANY (ARRAY['in_progress', 'complete']))
+);
+
+COMMENT ON TABLE @extschema@.migrations IS
+	'History of migrations: one linear chain per schema, at most one in progress.';
+
+-- At most one active migration per schema, enforced by the database.
+CREATE UNIQUE INDEX migrations_one_active
+	ON @extschema@.migrations (schema)
+	WHERE status OPERATOR(pg_catalog.=) 'in_progress';
+
+-- History is linear: a migration has at most one child, a schema one root.
+CREATE UNIQUE INDEX migrations_linear_history
+	ON @extschema@.migrations (schema, parent);
+CREATE UNIQUE INDEX migrations_one_root
+	ON @extschema@.migrations (schema)
+	WHERE parent IS NULL;
+
+--
+-- The contract (complete) and undo (rollback) steps recorded by start.
+-- Steps name relations by OID and columns by attribute number, so they stay
+-- right whatever renames the same migration makes.
+--
+CREATE TABLE @extschema@.steps (
+	schema		name NOT NULL,
+	migration	text NOT NULL,
+	phase		text NOT NULL,
+	seq			integer NOT NULL,
+	step		jsonb NOT NULL,
+	PRIMARY KEY (schema, migration, phase, seq),
+	FOREIGN KEY (schema, migration)
+		REFERENCES @extschema@.migrations (schema, name) ON DELETE CASCADE,
+	CONSTRAINT steps_phase_check
+		CHECK (phase OPERATOR(pg_catalog.=) ANY (ARRAY['complete', 'rollback']))
+);
+
+COMMENT ON TABLE @extschema@.steps IS
+	'Steps that complete or roll back the active migration of a schema.';
+
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.migrations', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.steps', '');
+
+--
+-- The version schema a migration creates: "<schema>_<version>", version
+-- being "version_schema" when given, else the migration's name.
+--
+CREATE FUNCTION @extschema@.version_schema_name(schema name, migration text, document jsonb)
+RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+	SELECT schema::text OPERATOR(pg_catalog.||) '_'
+		OPERATOR(pg_catalog.||) COALESCE(document OPERATOR(pg_catalog.->>) 'version_schema', migration)
+$$;
+
+-- The chain of migrations of a schema, newest first (depth 0 = latest).
+CREATE FUNCTION @extschema@.history(schema name DEFAULT 'public',
+	OUT depth integer, OUT name text, OUT status text, OUT version_schema text)
+RETURNS SETOF record
+LANGUAGE sql STABLE
+AS $$
+	WITH RECURSIVE chain AS (
+		SELECT 0 AS depth, m.name, m.parent, m.status, m.migration
+		FROM @extschema@.migrations m
+		WHERE m.schema OPERATOR(pg_catalog.=) $1
+		  AND NOT EXISTS (SELECT 1 FROM @extschema@.migrations c
+						  WHERE c.schema OPERATOR(pg_catalog.=) m.schema
+							AND c.parent OPERATOR(pg_catalog.=) m.name)
+		UNION ALL
+		SELECT chain.depth OPERATOR(pg_catalog.+) 1, m.name, m.parent, m.status, m.migration
+		FROM chain
+		JOIN @extschema@.migrations m
+		  ON m.schema OPERATOR(pg_catalog.=) $1 AND m.name OPERATOR(pg_catalog.=) chain.parent
+	)
+	SELECT depth, name, status,
+		   @extschema@.version_schema_name($1, name, migration)
+	FROM chain
+	ORDER BY depth
+$$;
+
+-- Version schemas that exist, newest first.
+CREATE FUNCTION @extschema@.latest_version(schema name DEFAULT 'public')
+RETURNS text
+LANGUAGE sql STABLE
+AS $$
+	SELECT h.version_schema
+	FROM @extschema@.history($1) h
+	WHERE EXISTS (SELECT 1 FROM pg_catalog.pg_namespace n
+				  WHERE n.nspname OPERATOR(pg_catalog.=) h.version_schema)
+	ORDER BY h.depth
+	LIMIT 1
+$$;
+
+CREATE FUNCTION @extschema@.previous_version(schema name DEFAULT 'public')
+RETURNS text
+LANGUAGE sql STABLE
+AS $$
+	SELECT h.version_schema
+	FROM @extschema@.history($1) h
+	WHERE EXISTS (SELECT 1 FROM pg_catalog.pg_namespace n
+				  WHERE n.nspname OPERATOR(pg_catalog.=) h.version_schema)
+	ORDER BY h.depth
+	OFFSET 1 LIMIT 1
+$$;
+
+-- pgroll's status: "No migrations", "In progress" or "Complete".
+CREATE FUNCTION @extschema@.status(schema name DEFAULT 'public',
+	OUT schema name, OUT version text, OUT status text, OUT migration text)
+RETURNS record
+LANGUAGE sql STABLE
+AS $$
+	SELECT $1,
+		   (SELECT COALESCE(m.migration OPERATOR(pg_catalog.->>) 'version_schema', m.name)
+			FROM @extschema@.migrations m
+			WHERE m.schema OPERATOR(pg_catalog.=) $1
+			  AND m.name OPERATOR(pg_catalog.=) h.name),
+		   CASE WHEN h.name IS NULL THEN 'No migrations'
+				WHEN h.status OPERATOR(pg_catalog.=) 'in_progress' THEN 'In progress'
+				ELSE 'Complete' END,
+		   h.name
+	FROM (SELECT 1) AS one
+	LEFT JOIN @extschema@.history($1) h ON h.depth OPERATOR(pg_catalog.=) 0
+$$;
+
+-- A snapshot of a schema's tables, stored with each completed migration.
+CREATE FUNCTION @extschema@.read_schema(schema name DEFAULT 'public')
+RETURNS jsonb
+LANGUAGE sql STABLE
+AS $$
+	SELECT pg_catalog.jsonb_build_object(
+		'name', $1,
+		'tables', COALESCE(pg_catalog.jsonb_object_agg(c.relname, pg_catalog.jsonb_build_object(
+			'name', c.relname,
+			'oid', c.oid::text,
+			'comment', pg_catalog.obj_description(c.oid, 'pg_class'),
+			'columns', (
+				SELECT COALESCE(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+					'name', a.attname,
+					'type', pg_catalog.format_type(a.atttypid, a.atttypmod),
+					'default', pg_catalog.pg_get_expr(d.adbin, d.adrelid),
+					'nullable', NOT a.attnotnull,
+					'comment', pg_catalog.col_description(c.oid, a.attnum))
+					ORDER BY a.attnum), '[]')
+				FROM pg_catalog.pg_attribute a
+				LEFT JOIN pg_catalog.pg_attrdef d
+				  ON d.adrelid OPERATOR(pg_catalog.=) a.attrelid
+				 AND d.adnum OPERATOR(pg_catalog.=) a.attnum
+				WHERE a.attrelid OPERATOR(pg_catalog.=) c.oid
+				  AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped),
+			'constraints', (
+				SELECT COALESCE(pg_catalog.jsonb_object_agg(co.conname,
+					pg_catalog.pg_get_constraintdef(co.oid)), '{}')
+				FROM pg_catalog.pg_constraint co
+				WHERE co.conrelid OPERATOR(pg_catalog.=) c.oid),
+			'indexes', (
+				SELECT COALESCE(pg_catalog.jsonb_object_agg(ic.relname,
+					pg_catalog.pg_get_indexdef(i.indexrelid)), '{}')
+				FROM pg_catalog.pg_index i
+				JOIN pg_catalog.pg_class ic ON ic.oid OPERATOR(pg_catalog.=) i.indexrelid
+				WHERE i.indrelid OPERATOR(pg_catalog.=) c.oid))), '{}'))
+	FROM pg_catalog.pg_class c
+	WHERE c.relnamespace OPERATOR(pg_catalog.=) (SELECT n.oid FROM pg_catalog.pg_namespace n
+								 WHERE n.nspname OPERATOR(pg_catalog.=) $1)
+	  AND c.relkind OPERATOR(pg_catalog.=) ANY (ARRAY['r', 'p']::"char"[])
+$$;
+
+--
+-- The migration lifecycle.
+--
+CREATE FUNCTION @extschema@.start(name text, migration jsonb, schema name DEFAULT 'public')
+RETURNS text
+AS 'MODULE_PATHNAME', 'mig_start'
+LANGUAGE C VOLATILE;
+
+COMMENT ON FUNCTION @extschema@.start(text, jsonb, name) IS
+	'Starts a migration: expands the schema and creates the new version schema.';
+
+CREATE FUNCTION @extschema@.complete(schema name DEFAULT 'public')
+RETURNS text
+AS 'MODULE_PATHNAME', 'mig_complete'
+LANGUAGE C VOLATILE;
+
+COMMENT ON FUNCTION @extschema@.complete(name) IS
+	'Completes the active migration: contracts the schema and drops the previous version schema.';
+
+CREATE FUNCTION @extschema@.rollback(schema name DEFAULT 'public')
+RETURNS text
+AS 'MODULE_PATHNAME', 'mig_rollback'
+LANGUAGE C VOLATILE;
+
+COMMENT ON FUNCTION @extschema@.rollback(name) IS
+	'Rolls back the active migration: undoes its expand and drops its version schema.';

@@ -1,0 +1,23 @@
+/*-------------------------------------------------------------------------
+ *
+ * compat.h
+ *		Every PostgreSQL-version difference migrate_ext cares about.
+ *
+ *		The extension targets PostgreSQL 15; 16 and 17 must build too.  Code
+ *		elsewhere uses the names defined here and never tests
+ *		PG_VERSION_NUM itself.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef MIG_COMPAT_H
+#define MIG_COMPAT_H
+
+#if PG_VERSION_NUM < 150000
+#error "migrate_ext requires PostgreSQL 15 or later"
+#endif
+
+#if PG_VERSION_NUM >= 160000
+#include "utils/guc_hooks.h"
+#endif
+
+#endif							/* MIG_COMPAT_H */

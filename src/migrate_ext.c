@@ -1,0 +1,85 @@
+/*-------------------------------------------------------------------------
+ *
+ * migrate_ext.c
+ *		Module entry point of migrate_ext: the library's configuration
+ *		parameters.
+ *
+ *		The library works without being preloaded; preloading it (as the
+ *		README recommends) only makes its parameters known to the server
+ *		before the first session uses them.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <limits.h>
+
+#include "fmgr.h"
+#include "utils/guc.h"
+
+#include "compat.h"
+#include "migrate_ext.h"
+
+PG_MODULE_MAGIC;
+
+PGDLLEXPORT void _PG_init(void);
+
+int			mig_lock_timeout = 500;
+int			mig_lock_retries = 10;
+int			mig_retry_delay = 100;
+bool		mig_strict_expressions = true;
+char	   *mig_version = NULL;
+
+void
+_PG_init(void)
+{
+	DefineCustomIntVariable("migrate_ext.lock_timeout",
+							gettext_noop("Sets the maximum time a migration step waits for a lock before it retries."),
+							gettext_noop("Application queries are never queued behind a migration for longer than this."),
+							&mig_lock_timeout,
+							500,
+							1, INT_MAX,
+							PGC_USERSET,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("migrate_ext.lock_retries",
+							gettext_noop("Sets how many times a migration retries after a lock timeout before it fails."),
+							NULL,
+							&mig_lock_retries,
+							10,
+							0, 10000,
+							PGC_USERSET,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("migrate_ext.retry_delay",
+							gettext_noop("Sets the first backoff delay after a lock timeout; later delays double."),
+							gettext_noop("Each delay is jittered and capped at 10 seconds."),
+							&mig_retry_delay,
+							100,
+							0, 60000,
+							PGC_USERSET,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomBoolVariable("migrate_ext.strict_expressions",
+							 gettext_noop("Rejects a migration whose up or down expressions do not compile."),
+							 gettext_noop("When off, such a migration starts with a warning, as pgroll accepts it."),
+							 &mig_strict_expressions,
+							 true,
+							 PGC_USERSET,
+							 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomStringVariable("migrate_ext.version",
+							   gettext_noop("Sets the version schema this session reads and writes through."),
+							   gettext_noop("When empty, the version is taken from search_path."),
+							   &mig_version,
+							   "",
+							   PGC_USERSET,
+							   0,
+							   NULL, NULL, NULL);
+
+	MarkGUCPrefixReserved("migrate_ext");
+}

@@ -1,0 +1,26 @@
+/*-------------------------------------------------------------------------
+ *
+ * migrate_ext.h
+ *		Module-wide constants and configuration parameters of migrate_ext.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef MIGRATE_EXT_H
+#define MIGRATE_EXT_H
+
+/* schema that holds the extension's functions and state tables */
+#define MIG_SCHEMA_NAME "mig"
+
+/* prefixes of the physical names the extension generates */
+#define MIG_DELETED_TABLE_PREFIX "_mig_del_"
+#define MIG_SHADOW_COLUMN_PREFIX "_mig_new_"
+#define MIG_INTERNAL_PREFIX "_mig_"
+
+/* configuration parameters (migrate_ext.*) */
+extern int	mig_lock_timeout;		/* ms a DDL step waits for a lock */
+extern int	mig_lock_retries;		/* attempts after the first lock timeout */
+extern int	mig_retry_delay;		/* ms of the first backoff sleep */
+extern bool mig_strict_expressions;	/* reject expressions that fail to compile */
+extern char *mig_version;			/* version schema this session writes through */
+
+#endif							/* MIGRATE_EXT_H */
