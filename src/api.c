@@ -1,32 +1,214 @@
-/* placeholder, replaced by the real entry points */
+/*-------------------------------------------------------------------------
+ *
+ * api.c
+ *		SQL entry points: mig.start, mig.complete and mig.rollback.
+ *
+ *		Each runs in the caller's transaction as one attempt at a time (see
+ *		ddl.c), so on any error the database is exactly as before the call.
+ *
+ *-------------------------------------------------------------------------
+ */
 #include "postgres.h"
+
+#include "catalog/namespace.h"
 #include "fmgr.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
+#include "utils/memutils.h"
+
+#include "ddl.h"
 #include "migration.h"
+#include "model.h"
+#include "ops.h"
+#include "state.h"
+#include "steps.h"
+#include "views.h"
 
 PG_FUNCTION_INFO_V1(mig_start);
 PG_FUNCTION_INFO_V1(mig_complete);
 PG_FUNCTION_INFO_V1(mig_rollback);
 
+typedef struct StartArgs
+{
+	MigMigration *migration;
+	Jsonb	   *document;
+	const char *schema;
+	const char *version_schema;
+} StartArgs;
+
+typedef struct FinishArgs
+{
+	const char *schema;
+	MigActive  *active;			/* set by the attempt */
+	MemoryContext result_context;
+} FinishArgs;
+
+static const char *arg_schema(FunctionCallInfo fcinfo, int argno);
+static void start_attempt(void *arg);
+static void complete_attempt(void *arg);
+static void rollback_attempt(void *arg);
+static MigActive *get_active(const char *schema, MemoryContext cxt);
+
+static const char *
+arg_schema(FunctionCallInfo fcinfo, int argno)
+{
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				errmsg("schema must not be null"));
+	return NameStr(*PG_GETARG_NAME(argno));
+}
+
 Datum
 mig_start(PG_FUNCTION_ARGS)
 {
-	MigParseMigration(text_to_cstring(PG_GETARG_TEXT_PP(0)), PG_GETARG_JSONB_P(1));
-	elog(ERROR, "not implemented yet");
-	PG_RETURN_NULL();
+	StartArgs	args;
+	char	   *name;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		ereport(ERROR,
+				errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				errmsg("migration name and document must not be null"));
+	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	args.schema = arg_schema(fcinfo, 2);
+	args.document = PG_GETARG_JSONB_P(1);
+
+	if (name[0] == '\0')
+		ereport(ERROR,
+				errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				errmsg("migration name must not be empty"));
+
+	/* the document is checked before anything is touched */
+	args.migration = MigParseMigration(name, args.document);
+
+	args.version_schema = psprintf("%s_%s", args.schema,
+								   args.migration->version_schema ?
+								   args.migration->version_schema : name);
+	if (strlen(args.version_schema) > NAMEDATALEN - 1)
+		ereport(ERROR,
+				errcode(ERRCODE_NAME_TOO_LONG),
+				errmsg("version schema name \"%s\" is too long", args.version_schema),
+				errdetail("The name is \"<schema>_<version>\" and must fit in %d bytes.",
+						  NAMEDATALEN - 1),
+				errhint("Use a shorter migration name, or set \"version_schema\" in the migration."));
+
+	MigRunAttempts("start", name, args.schema, start_attempt, &args);
+
+	PG_RETURN_TEXT_P(cstring_to_text(args.version_schema));
+}
+
+static void
+start_attempt(void *arg)
+{
+	StartArgs  *args = (StartArgs *) arg;
+	MigMigration *migration = args->migration;
+	MigPlan		plan;
+	MigActive  *active;
+
+	memset(&plan, 0, sizeof(plan));
+	plan.migration = migration;
+	plan.schema = args->schema;
+	plan.model = MigModelLoad(args->schema);
+
+	MigStateLockSchema(plan.model->schema_oid);
+	active = MigStateGetActive(args->schema);
+	if (active != NULL)
+		ereport(ERROR,
+				errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				errmsg("cannot start migration \"%s\": migration \"%s\" is in progress in schema \"%s\"",
+					   migration->name, active->name, args->schema),
+				errhint("Complete it with mig.complete() or undo it with mig.rollback() first."));
+	if (MigStateExists(args->schema, migration->name))
+		ereport(ERROR,
+				errcode(ERRCODE_DUPLICATE_OBJECT),
+				errmsg("migration \"%s\" already exists in schema \"%s\"",
+					   migration->name, args->schema));
+	if (OidIsValid(get_namespace_oid(args->version_schema, true)))
+		ereport(ERROR,
+				errcode(ERRCODE_DUPLICATE_SCHEMA),
+				errmsg("cannot start migration \"%s\": schema \"%s\" already exists",
+					   migration->name, args->version_schema),
+				errhint("Give the migration another name or \"version_schema\"."));
+
+	MigStateInsert(args->schema, migration->name, MigStateLatest(args->schema),
+				   args->document);
+	MigPlanOperations(&plan);
+	MigViewsCreate(plan.model, args->version_schema);
+}
+
+static MigActive *
+get_active(const char *schema, MemoryContext cxt)
+{
+	MigActive  *active = MigStateGetActive(schema);
+	MigActive  *copy;
+
+	if (active == NULL)
+		ereport(ERROR,
+				errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				errmsg("no migration is in progress in schema \"%s\"", schema));
+	copy = MemoryContextAllocZero(cxt, sizeof(MigActive));
+	copy->name = MemoryContextStrdup(cxt, active->name);
+	copy->version_schema = MemoryContextStrdup(cxt, active->version_schema);
+	if (active->previous_version_schema)
+		copy->previous_version_schema =
+			MemoryContextStrdup(cxt, active->previous_version_schema);
+	return copy;
 }
 
 Datum
 mig_complete(PG_FUNCTION_ARGS)
 {
-	elog(ERROR, "not implemented yet");
-	PG_RETURN_NULL();
+	FinishArgs	args = {arg_schema(fcinfo, 0), NULL, CurrentMemoryContext};
+
+	MigRunAttempts("complete", "(active)", args.schema, complete_attempt, &args);
+	PG_RETURN_TEXT_P(cstring_to_text(args.active->version_schema));
+}
+
+static void
+complete_attempt(void *arg)
+{
+	FinishArgs *args = (FinishArgs *) arg;
+	MigModel   *model = MigModelLoad(args->schema);
+	MigActive  *active;
+
+	MigStateLockSchema(model->schema_oid);
+	active = args->active = get_active(args->schema, args->result_context);
+
+	/* the old version's views name columns that complete may drop */
+	if (active->previous_version_schema)
+		MigViewsDrop(active->previous_version_schema);
+
+	if (MigStepsRun(args->schema, active->name, MIG_PHASE_COMPLETE))
+	{
+		/* raw SQL ran: the new version is what the base schema now is */
+		MigViewsDrop(active->version_schema);
+		MigViewsCreate(MigModelLoad(args->schema), active->version_schema);
+	}
+	MigStateMarkComplete(args->schema, active->name);
 }
 
 Datum
 mig_rollback(PG_FUNCTION_ARGS)
 {
-	elog(ERROR, "not implemented yet");
-	PG_RETURN_NULL();
+	FinishArgs	args = {arg_schema(fcinfo, 0), NULL, CurrentMemoryContext};
+
+	MigRunAttempts("rollback", "(active)", args.schema, rollback_attempt, &args);
+	PG_RETURN_TEXT_P(cstring_to_text(args.active->previous_version_schema ?
+									 args.active->previous_version_schema :
+									 args.schema));
+}
+
+static void
+rollback_attempt(void *arg)
+{
+	FinishArgs *args = (FinishArgs *) arg;
+	MigModel   *model = MigModelLoad(args->schema);
+	MigActive  *active;
+
+	MigStateLockSchema(model->schema_oid);
+	active = args->active = get_active(args->schema, args->result_context);
+
+	MigViewsDrop(active->version_schema);
+	MigStepsRun(args->schema, active->name, MIG_PHASE_ROLLBACK);
+	MigStateDelete(args->schema, active->name);
 }

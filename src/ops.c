@@ -1,0 +1,276 @@
+/*-------------------------------------------------------------------------
+ *
+ * ops.c
+ *		Plan a migration's operations in order, and the helpers the
+ *		operations share.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "common/hashfn.h"
+#include "lib/stringinfo.h"
+#include "mb/pg_wchar.h"
+#include "nodes/nodeFuncs.h"
+#include "parser/parser.h"
+#include "utils/builtins.h"
+
+#include "ops.h"
+
+static void ops_error_context(void *arg);
+
+/*
+ * Every error raised while an operation is planned says which operation of
+ * which migration it belongs to.
+ */
+static void
+ops_error_context(void *arg)
+{
+	MigPlan    *plan = (MigPlan *) arg;
+
+	if (plan->op != NULL)
+		errcontext("operations[%d] (%s) of migration \"%s\"",
+				   plan->op->index, MigOpKindName(plan->op->kind),
+				   plan->migration->name);
+}
+
+void
+MigPlanOperations(MigPlan *plan)
+{
+	ErrorContextCallback errcallback;
+	ListCell   *lc;
+
+	errcallback.callback = ops_error_context;
+	errcallback.arg = plan;
+	errcallback.previous = error_context_stack;
+	error_context_stack = &errcallback;
+
+	foreach(lc, plan->migration->operations)
+	{
+		MigOperation *op = lfirst(lc);
+
+		plan->op = op;
+		switch (op->kind)
+		{
+			case MIG_OP_CREATE_TABLE:
+				MigOpCreateTable(plan, op);
+				break;
+			case MIG_OP_RENAME_TABLE:
+				MigOpRenameTable(plan, op);
+				break;
+			case MIG_OP_DROP_TABLE:
+				MigOpDropTable(plan, op);
+				break;
+			case MIG_OP_ADD_COLUMN:
+				MigOpAddColumn(plan, op);
+				break;
+			case MIG_OP_DROP_COLUMN:
+				MigOpDropColumn(plan, op);
+				break;
+			case MIG_OP_RENAME_COLUMN:
+				MigOpRenameColumn(plan, op);
+				break;
+			case MIG_OP_RENAME_CONSTRAINT:
+				MigOpRenameConstraint(plan, op);
+				break;
+			case MIG_OP_SET_REPLICA_IDENTITY:
+				MigOpSetReplicaIdentity(plan, op);
+				break;
+			case MIG_OP_SQL:
+				MigOpSql(plan, op);
+				break;
+			case MIG_OP_ALTER_COLUMN:
+			case MIG_OP_CREATE_INDEX:
+			case MIG_OP_DROP_INDEX:
+			case MIG_OP_CREATE_CONSTRAINT:
+			case MIG_OP_DROP_CONSTRAINT:
+			case MIG_OP_DROP_MULTICOLUMN_CONSTRAINT:
+				MigNotSupportedYet(plan, op, NULL);
+				break;
+		}
+	}
+	plan->op = NULL;
+	error_context_stack = errcallback.previous;
+}
+
+/*
+ * Operations (or parts of them) that need dual-write triggers or background
+ * jobs are refused until those exist.
+ */
+void
+MigNotSupportedYet(MigPlan *plan, MigOperation *op, const char *what)
+{
+	if (what != NULL)
+		ereport(ERROR,
+				errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				errmsg("%s of operation %s is not supported yet",
+					   what, MigOpKindName(op->kind)),
+				errdetail("Migration \"%s\", operations[%d], needs dual-write triggers or background jobs, which this version of migrate_ext does not have yet.",
+						  plan->migration->name, op->index));
+	ereport(ERROR,
+			errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+			errmsg("operation %s is not supported yet", MigOpKindName(op->kind)),
+			errdetail("Migration \"%s\", operations[%d], needs dual-write triggers or background jobs, which this version of migrate_ext does not have yet.",
+					  plan->migration->name, op->index));
+}
+
+/*
+ * A generated internal name: prefix + name, never longer than NAMEDATALEN - 1
+ * bytes.  A name that would not fit is cut at a character boundary and
+ * given a hash of the whole name, so two long names never end up the same.
+ */
+char *
+MigInternalName(const char *prefix, const char *name)
+{
+	int			plen = strlen(prefix);
+	int			nlen = strlen(name);
+	int			keep;
+	uint32		hash;
+
+	if (plen + nlen <= NAMEDATALEN - 1)
+		return psprintf("%s%s", prefix, name);
+
+	hash = hash_bytes((const unsigned char *) name, nlen);
+	/* room for "_" and 8 hex digits */
+	keep = pg_mbcliplen(name, nlen, NAMEDATALEN - 1 - plen - 9);
+	return psprintf("%s%.*s_%08x", prefix, keep, name, hash);
+}
+
+typedef struct RewriteContext
+{
+	const char *column;
+	List	   *locations;		/* byte offsets of references to column */
+} RewriteContext;
+
+static bool
+collect_column_refs(Node *node, RewriteContext *ctx)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, ColumnRef))
+	{
+		ColumnRef  *ref = (ColumnRef *) node;
+
+		if (list_length(ref->fields) == 1 && IsA(linitial(ref->fields), String) &&
+			strcmp(strVal(linitial(ref->fields)), ctx->column) == 0 &&
+			ref->location >= 0)
+			ctx->locations = lappend_int(ctx->locations, ref->location);
+		return false;
+	}
+	return raw_expression_tree_walker(node, collect_column_refs, ctx);
+}
+
+/* Length of the identifier token that starts at s. */
+static int
+identifier_length(const char *s)
+{
+	const char *p = s;
+
+	if (*p == '"')
+	{
+		p++;
+		while (*p)
+		{
+			if (*p == '"')
+			{
+				if (p[1] == '"')
+					p += 2;
+				else
+					return p - s + 1;
+			}
+			else
+				p++;
+		}
+		return p - s;
+	}
+	while (*p && (isalnum((unsigned char) *p) || *p == '_' || *p == '$' ||
+				  IS_HIGHBIT_SET(*p)))
+		p++;
+	return p - s;
+}
+
+/*
+ * Rewrite the references to one column in a user's SQL expression so that
+ * they name another column.  The expression is parsed and only the tokens
+ * the parser reads as a reference to that column are replaced: a function
+ * or a string that happens to contain the name is left alone.
+ */
+char *
+MigRewriteColumnRefs(const char *expr, MigModelTable *table,
+					 const char *column, const char *replacement)
+{
+	char	   *query = psprintf("SELECT (%s)", expr);
+	int			offset = strlen("SELECT (");
+	List	   *parsetree;
+	RewriteContext ctx = {column, NIL};
+	StringInfoData out;
+	ListCell   *lc;
+	int			pos = 0;
+
+	parsetree = raw_parser(query, RAW_PARSE_DEFAULT);
+	foreach(lc, parsetree)
+		(void) raw_expression_tree_walker(((RawStmt *) lfirst(lc))->stmt,
+										  collect_column_refs, &ctx);
+	list_sort(ctx.locations, list_int_cmp);
+
+	initStringInfo(&out);
+	foreach(lc, ctx.locations)
+	{
+		int			loc = lfirst_int(lc) - offset;
+
+		if (loc < pos)
+			continue;
+		appendBinaryStringInfo(&out, expr + pos, loc - pos);
+		appendStringInfoString(&out, quote_identifier(replacement));
+		pos = loc + identifier_length(expr + loc);
+	}
+	appendStringInfoString(&out, expr + pos);
+	return out.data;
+}
+
+/*
+ * " REFERENCES schema.table (columns) MATCH ... ON DELETE ... ON UPDATE ...",
+ * with the referenced table and columns mapped to their physical names.
+ */
+char *
+MigForeignKeyClause(MigPlan *plan, const char *table, List *columns,
+					const char *match_type, const char *on_delete,
+					const char *on_update, List *on_delete_set_columns,
+					bool deferrable, bool initially_deferred)
+{
+	MigModelTable *ref = MigModelGetTable(plan->model, table);
+	StringInfoData buf;
+	ListCell   *lc;
+
+	initStringInfo(&buf);
+	appendStringInfo(&buf, " REFERENCES %s (", MigQuoteTable(ref->relid));
+	foreach(lc, columns)
+	{
+		MigModelColumn *col = MigModelGetColumn(ref, lfirst(lc));
+
+		appendStringInfo(&buf, "%s%s", foreach_current_index(lc) > 0 ? ", " : "",
+						 MigQuoteColumn(ref->relid, col->attnum));
+	}
+	appendStringInfoChar(&buf, ')');
+	if (match_type)
+		appendStringInfo(&buf, " MATCH %s", match_type);
+	if (on_delete)
+	{
+		appendStringInfo(&buf, " ON DELETE %s", on_delete);
+		if (on_delete_set_columns != NIL)
+		{
+			appendStringInfoString(&buf, " (");
+			foreach(lc, on_delete_set_columns)
+				appendStringInfo(&buf, "%s%s", foreach_current_index(lc) > 0 ? ", " : "",
+								 quote_identifier(lfirst(lc)));
+			appendStringInfoChar(&buf, ')');
+		}
+	}
+	if (on_update)
+		appendStringInfo(&buf, " ON UPDATE %s", on_update);
+	if (deferrable)
+		appendStringInfoString(&buf, " DEFERRABLE");
+	if (initially_deferred)
+		appendStringInfoString(&buf, " INITIALLY DEFERRED");
+	return buf.data;
+}

@@ -1,0 +1,152 @@
+/*-------------------------------------------------------------------------
+ *
+ * state.c
+ *		Read and write the history of migrations (mig.migrations).
+ *
+ *		History is one linear chain per schema.  The database itself keeps
+ *		at most one migration in progress per schema (a partial unique
+ *		index); start, complete and rollback of one schema also take a
+ *		transaction-level advisory lock, so that of two sessions starting at
+ *		once, the second waits (within the lock timeout) and then sees the
+ *		first one's migration and gets a clear error.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "utils/builtins.h"
+#include "utils/jsonb.h"
+
+#include "ddl.h"
+#include "state.h"
+
+/* first key of the extension's advisory locks ("mig" in ASCII) */
+#define MIG_ADVISORY_LOCK_KEY 0x6d6967
+
+static Datum
+name_datum(const char *name)
+{
+	return DirectFunctionCall1(namein, CStringGetDatum(name));
+}
+
+void
+MigStateLockSchema(Oid schema_oid)
+{
+	MigExec(psprintf("SELECT pg_catalog.pg_advisory_xact_lock(%d, %d)",
+					 MIG_ADVISORY_LOCK_KEY, (int32) schema_oid), InvalidOid);
+}
+
+MigActive *
+MigStateGetActive(const char *schema)
+{
+	Oid			argtypes[1] = {NAMEOID};
+	Datum		values[1] = {name_datum(schema)};
+	MigActive  *active;
+	int			rc;
+
+	rc = SPI_execute_with_args("SELECT m.name,"
+							   " mig.version_schema_name(m.schema, m.name, m.migration),"
+							   " (SELECT p.version_schema FROM mig.history($1) p"
+							   "  WHERE p.depth = 1 AND EXISTS (SELECT 1 FROM pg_catalog.pg_namespace n"
+							   "  WHERE n.nspname = p.version_schema))"
+							   " FROM mig.migrations m"
+							   " WHERE m.schema = $1 AND m.status = 'in_progress'",
+							   1, argtypes, values, NULL, true, 0);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "could not read migration state: SPI code %d", rc);
+	if (SPI_processed == 0)
+		return NULL;
+
+	active = palloc0(sizeof(MigActive));
+	active->name = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	active->version_schema = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+	active->previous_version_schema = SPI_getvalue(SPI_tuptable->vals[0],
+												   SPI_tuptable->tupdesc, 3);
+	return active;
+}
+
+char *
+MigStateLatest(const char *schema)
+{
+	Oid			argtypes[1] = {NAMEOID};
+	Datum		values[1] = {name_datum(schema)};
+	int			rc;
+
+	rc = SPI_execute_with_args("SELECT name FROM mig.history($1) WHERE depth = 0",
+							   1, argtypes, values, NULL, true, 0);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "could not read migration state: SPI code %d", rc);
+	if (SPI_processed == 0)
+		return NULL;
+	return SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+}
+
+bool
+MigStateExists(const char *schema, const char *name)
+{
+	Oid			argtypes[2] = {NAMEOID, TEXTOID};
+	Datum		values[2] = {name_datum(schema), CStringGetTextDatum(name)};
+	int			rc;
+
+	rc = SPI_execute_with_args("SELECT 1 FROM mig.migrations WHERE schema = $1 AND name = $2",
+							   2, argtypes, values, NULL, true, 0);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "could not read migration state: SPI code %d", rc);
+	return SPI_processed > 0;
+}
+
+void
+MigStateInsert(const char *schema, const char *name, const char *parent,
+			   Jsonb *migration)
+{
+	Oid			argtypes[4] = {NAMEOID, TEXTOID, TEXTOID, JSONBOID};
+	Datum		values[4];
+	char		nulls[4] = {' ', ' ', ' ', ' '};
+	int			rc;
+
+	values[0] = name_datum(schema);
+	values[1] = CStringGetTextDatum(name);
+	values[2] = parent ? CStringGetTextDatum(parent) : (Datum) 0;
+	nulls[2] = parent ? ' ' : 'n';
+	values[3] = JsonbPGetDatum(migration);
+	rc = SPI_execute_with_args("INSERT INTO mig.migrations (schema, name, parent, migration)"
+							   " VALUES ($1, $2, $3, $4)",
+							   4, argtypes, values, nulls, false, 0);
+	if (rc != SPI_OK_INSERT)
+		elog(ERROR, "could not record migration: SPI code %d", rc);
+}
+
+void
+MigStateMarkComplete(const char *schema, const char *name)
+{
+	Oid			argtypes[2] = {NAMEOID, TEXTOID};
+	Datum		values[2] = {name_datum(schema), CStringGetTextDatum(name)};
+	int			rc;
+
+	rc = SPI_execute_with_args("UPDATE mig.migrations"
+							   " SET status = 'complete', updated_at = pg_catalog.now(),"
+							   "     resulting_schema = mig.read_schema($1)"
+							   " WHERE schema = $1 AND name = $2",
+							   2, argtypes, values, NULL, false, 0);
+	if (rc != SPI_OK_UPDATE)
+		elog(ERROR, "could not record migration: SPI code %d", rc);
+	rc = SPI_execute_with_args("DELETE FROM mig.steps WHERE schema = $1 AND migration = $2",
+							   2, argtypes, values, NULL, false, 0);
+	if (rc != SPI_OK_DELETE)
+		elog(ERROR, "could not record migration: SPI code %d", rc);
+}
+
+void
+MigStateDelete(const char *schema, const char *name)
+{
+	Oid			argtypes[2] = {NAMEOID, TEXTOID};
+	Datum		values[2] = {name_datum(schema), CStringGetTextDatum(name)};
+	int			rc;
+
+	rc = SPI_execute_with_args("DELETE FROM mig.migrations WHERE schema = $1 AND name = $2",
+							   2, argtypes, values, NULL, false, 0);
+	if (rc != SPI_OK_DELETE)
+		elog(ERROR, "could not record migration: SPI code %d", rc);
+}

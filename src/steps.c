@@ -1,0 +1,220 @@
+/*-------------------------------------------------------------------------
+ *
+ * steps.c
+ *		Record contract and undo steps in mig.steps, and run them.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/pg_constraint.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "lib/stringinfo.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/syscache.h"
+
+#include "ddl.h"
+#include "model.h"
+#include "steps.h"
+
+typedef struct MigStep
+{
+	char	   *kind;
+	Oid			relid;
+	AttrNumber	attnum;
+	Oid			objid;
+	char	   *name;
+	char	   *text;
+} MigStep;
+
+static const char *phase_name(MigPhase phase);
+static void step_run(MigStep *step, MigPhase phase);
+static char *constraint_name(Oid conoid);
+
+static const char *
+phase_name(MigPhase phase)
+{
+	return phase == MIG_PHASE_COMPLETE ? "complete" : "rollback";
+}
+
+void
+MigStepAdd(MigPlan *plan, MigPhase phase, const char *kind,
+		   Oid relid, AttrNumber attnum, Oid objid,
+		   const char *name, const char *text)
+{
+	Oid			argtypes[10] = {NAMEOID, TEXTOID, TEXTOID, INT4OID, TEXTOID,
+	OIDOID, INT4OID, OIDOID, TEXTOID, TEXTOID};
+	Datum		values[10];
+	char		nulls[10];
+	int			seq;
+	int			rc;
+
+	seq = (phase == MIG_PHASE_COMPLETE) ? ++plan->complete_seq : ++plan->rollback_seq;
+	memset(nulls, ' ', sizeof(nulls));
+	values[0] = CStringGetDatum(plan->schema);
+	values[1] = CStringGetTextDatum(plan->migration->name);
+	values[2] = CStringGetTextDatum(phase_name(phase));
+	values[3] = Int32GetDatum(seq);
+	values[4] = CStringGetTextDatum(kind);
+	values[5] = ObjectIdGetDatum(relid);
+	nulls[5] = OidIsValid(relid) ? ' ' : 'n';
+	values[6] = Int32GetDatum(attnum);
+	nulls[6] = attnum != InvalidAttrNumber ? ' ' : 'n';
+	values[7] = ObjectIdGetDatum(objid);
+	nulls[7] = OidIsValid(objid) ? ' ' : 'n';
+	values[8] = name ? CStringGetTextDatum(name) : (Datum) 0;
+	nulls[8] = name ? ' ' : 'n';
+	values[9] = text ? CStringGetTextDatum(text) : (Datum) 0;
+	nulls[9] = text ? ' ' : 'n';
+
+	/* a name argument must be a Name, not a C string */
+	values[0] = DirectFunctionCall1(namein, CStringGetDatum(plan->schema));
+
+	rc = SPI_execute_with_args("INSERT INTO mig.steps (schema, migration, phase, seq, step)"
+							   " VALUES ($1, $2, $3, $4, pg_catalog.jsonb_strip_nulls("
+							   "pg_catalog.jsonb_build_object('kind', $5, 'relid', $6,"
+							   " 'attnum', $7, 'objid', $8, 'name', $9, 'sql', $10)))",
+							   10, argtypes, values, nulls, false, 0);
+	if (rc != SPI_OK_INSERT)
+		elog(ERROR, "could not record migration step: SPI code %d", rc);
+}
+
+bool
+MigStepsRun(const char *schema, const char *migration, MigPhase phase)
+{
+	Oid			argtypes[3] = {NAMEOID, TEXTOID, TEXTOID};
+	Datum		values[3];
+	List	   *steps = NIL;
+	ListCell   *lc;
+	uint64		i;
+	bool		ran_sql = false;
+	int			rc;
+
+	values[0] = DirectFunctionCall1(namein, CStringGetDatum(schema));
+	values[1] = CStringGetTextDatum(migration);
+	values[2] = CStringGetTextDatum(phase_name(phase));
+	rc = SPI_execute_with_args(phase == MIG_PHASE_COMPLETE ?
+							   "SELECT step->>'kind', (step->>'relid')::oid,"
+							   " (step->>'attnum')::int4, (step->>'objid')::oid,"
+							   " step->>'name', step->>'sql'"
+							   " FROM mig.steps WHERE schema = $1 AND migration = $2"
+							   " AND phase = $3 ORDER BY seq" :
+							   "SELECT step->>'kind', (step->>'relid')::oid,"
+							   " (step->>'attnum')::int4, (step->>'objid')::oid,"
+							   " step->>'name', step->>'sql'"
+							   " FROM mig.steps WHERE schema = $1 AND migration = $2"
+							   " AND phase = $3 ORDER BY seq DESC",
+							   3, argtypes, values, NULL, true, 0);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "could not read migration steps: SPI code %d", rc);
+
+	for (i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		MigStep    *step = palloc0(sizeof(MigStep));
+		bool		isnull;
+		Datum		d;
+
+		step->kind = SPI_getvalue(tup, desc, 1);
+		d = SPI_getbinval(tup, desc, 2, &isnull);
+		step->relid = isnull ? InvalidOid : DatumGetObjectId(d);
+		d = SPI_getbinval(tup, desc, 3, &isnull);
+		step->attnum = isnull ? InvalidAttrNumber : (AttrNumber) DatumGetInt32(d);
+		d = SPI_getbinval(tup, desc, 4, &isnull);
+		step->objid = isnull ? InvalidOid : DatumGetObjectId(d);
+		step->name = SPI_getvalue(tup, desc, 5);
+		step->text = SPI_getvalue(tup, desc, 6);
+		steps = lappend(steps, step);
+	}
+
+	foreach(lc, steps)
+	{
+		MigStep    *step = lfirst(lc);
+
+		if (strcmp(step->kind, "sql") == 0)
+			ran_sql = true;
+		step_run(step, phase);
+	}
+	return ran_sql;
+}
+
+static char *
+constraint_name(Oid conoid)
+{
+	HeapTuple	tup = SearchSysCache1(CONSTROID, ObjectIdGetDatum(conoid));
+	char	   *name;
+
+	if (!HeapTupleIsValid(tup))
+		ereport(ERROR,
+				errcode(ERRCODE_UNDEFINED_OBJECT),
+				errmsg("constraint with OID %u does not exist", conoid),
+				errdetail("It was dropped while a migration was using it."));
+	name = pstrdup(NameStr(((Form_pg_constraint) GETSTRUCT(tup))->conname));
+	ReleaseSysCache(tup);
+	return name;
+}
+
+static void
+step_run(MigStep *step, MigPhase phase)
+{
+	StringInfoData sql;
+
+	/* undoing the creation of something already gone is done */
+	if (phase == MIG_PHASE_ROLLBACK && OidIsValid(step->relid) &&
+		get_rel_name(step->relid) == NULL)
+		return;
+
+	initStringInfo(&sql);
+	if (strcmp(step->kind, "sql") == 0)
+		appendStringInfoString(&sql, step->text);
+	else if (strcmp(step->kind, "drop_table") == 0)
+		appendStringInfo(&sql, "DROP TABLE %s", MigQuoteTable(step->relid));
+	else if (strcmp(step->kind, "rename_table") == 0)
+		appendStringInfo(&sql, "ALTER TABLE %s RENAME TO %s",
+						 MigQuoteTable(step->relid), quote_identifier(step->name));
+	else if (strcmp(step->kind, "drop_column") == 0)
+		appendStringInfo(&sql, "ALTER TABLE %s DROP COLUMN %s",
+						 MigQuoteTable(step->relid),
+						 MigQuoteColumn(step->relid, step->attnum));
+	else if (strcmp(step->kind, "rename_column") == 0)
+		appendStringInfo(&sql, "ALTER TABLE %s RENAME COLUMN %s TO %s",
+						 MigQuoteTable(step->relid),
+						 MigQuoteColumn(step->relid, step->attnum),
+						 quote_identifier(step->name));
+	else if (strcmp(step->kind, "rename_constraint") == 0)
+		appendStringInfo(&sql, "ALTER TABLE %s RENAME CONSTRAINT %s TO %s",
+						 MigQuoteTable(step->relid),
+						 quote_identifier(constraint_name(step->objid)),
+						 quote_identifier(step->name));
+	else if (strcmp(step->kind, "validate_constraint") == 0)
+		appendStringInfo(&sql, "ALTER TABLE %s VALIDATE CONSTRAINT %s",
+						 MigQuoteTable(step->relid),
+						 quote_identifier(constraint_name(step->objid)));
+	else if (strcmp(step->kind, "replica_identity") == 0)
+	{
+		if (strcmp(step->name, "INDEX") == 0)
+		{
+			char	   *index = get_rel_name(step->objid);
+
+			if (index == NULL)
+				ereport(ERROR,
+						errcode(ERRCODE_UNDEFINED_OBJECT),
+						errmsg("index with OID %u does not exist", step->objid),
+						errdetail("It was the replica identity of table \"%s\" before the migration.",
+								  get_rel_name(step->relid)));
+			appendStringInfo(&sql, "ALTER TABLE %s REPLICA IDENTITY USING INDEX %s",
+							 MigQuoteTable(step->relid), quote_identifier(index));
+		}
+		else
+			appendStringInfo(&sql, "ALTER TABLE %s REPLICA IDENTITY %s",
+							 MigQuoteTable(step->relid), step->name);
+	}
+	else
+		elog(ERROR, "unrecognized migration step kind \"%s\"", step->kind);
+
+	MigExec(sql.data, step->relid);
+	pfree(sql.data);
+}

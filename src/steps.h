@@ -1,0 +1,43 @@
+/*-------------------------------------------------------------------------
+ *
+ * steps.h
+ *		Contract (complete) and undo (rollback) steps, recorded at start in
+ *		mig.steps and run by complete or rollback.
+ *
+ *		A step names tables by OID and columns by attribute number and
+ *		resolves the current names only when it runs, so the steps of one
+ *		migration stay right whatever order its renames run in.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef MIG_STEPS_H
+#define MIG_STEPS_H
+
+#include "access/attnum.h"
+#include "ops.h"
+
+typedef enum MigPhase
+{
+	MIG_PHASE_COMPLETE,
+	MIG_PHASE_ROLLBACK
+} MigPhase;
+
+/*
+ * Step kinds and the fields each uses:
+ *	sql					text (user SQL, run as is)
+ *	drop_table			relid
+ *	rename_table		relid, name
+ *	drop_column			relid, attnum
+ *	rename_column		relid, attnum, name
+ *	rename_constraint	relid, objid (constraint), name
+ *	validate_constraint relid, objid
+ *	replica_identity	relid, name (FULL, DEFAULT, NOTHING or INDEX), objid (index)
+ */
+extern void MigStepAdd(MigPlan *plan, MigPhase phase, const char *kind,
+					   Oid relid, AttrNumber attnum, Oid objid,
+					   const char *name, const char *text);
+
+/* Run the recorded steps of a phase; complete in order, rollback reversed. */
+extern bool MigStepsRun(const char *schema, const char *migration, MigPhase phase);
+
+#endif							/* MIG_STEPS_H */

@@ -1,0 +1,221 @@
+/*-------------------------------------------------------------------------
+ *
+ * views.c
+ *		Build a version schema: one simple, auto-updatable view per table,
+ *		naming each physical column by the name the version gives it.
+ *
+ *		Views are security_invoker, so the table's privileges and row level
+ *		security apply to whoever queries them; the table's grants are
+ *		carried to its view, and the base schema's USAGE grants to the
+ *		version schema.  Columns keep the table's attribute order and
+ *		defaults.  Views are bound to the table's OID and attribute numbers,
+ *		so renaming the table or its columns at complete does not break them.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+
+#include "ddl.h"
+#include "views.h"
+
+static void views_create_one(MigModelTable *table, const char *version_schema);
+static void views_grant_schema_usage(Oid base_schema, const char *version_schema);
+static void views_copy_defaults(MigModelTable *table, const char *view);
+static void views_copy_grants(MigModelTable *table, const char *view);
+
+void
+MigViewsCreate(MigModel *model, const char *version_schema)
+{
+	ListCell   *lc;
+
+	MigExec(psprintf("CREATE SCHEMA %s", quote_identifier(version_schema)),
+			InvalidOid);
+	views_grant_schema_usage(model->schema_oid, version_schema);
+
+	foreach(lc, model->tables)
+	{
+		MigModelTable *table = lfirst(lc);
+
+		if (!table->hidden)
+			views_create_one(table, version_schema);
+	}
+}
+
+void
+MigViewsDrop(const char *version_schema)
+{
+	MigExec(psprintf("DROP SCHEMA IF EXISTS %s CASCADE",
+					 quote_identifier(version_schema)), InvalidOid);
+}
+
+static void
+views_create_one(MigModelTable *table, const char *version_schema)
+{
+	StringInfoData sql;
+	ListCell   *lc;
+	int			n = 0;
+	char	   *view = quote_qualified_identifier(version_schema, table->name);
+
+	initStringInfo(&sql);
+	appendStringInfo(&sql, "CREATE VIEW %s WITH (security_invoker = true) AS SELECT ",
+					 view);
+	foreach(lc, table->columns)
+	{
+		MigModelColumn *col = lfirst(lc);
+
+		if (col->hidden)
+			continue;
+		appendStringInfo(&sql, "%s%s AS %s", n++ > 0 ? ", " : "",
+						 MigQuoteColumn(table->relid, col->attnum),
+						 quote_identifier(col->name));
+	}
+	appendStringInfo(&sql, " FROM %s", MigQuoteTable(table->relid));
+	MigExec(sql.data, table->relid);
+
+	views_copy_defaults(table, view);
+	views_copy_grants(table, view);
+}
+
+static void
+views_copy_defaults(MigModelTable *table, const char *view)
+{
+	Oid			argtypes[1] = {OIDOID};
+	Datum		values[1] = {ObjectIdGetDatum(table->relid)};
+	List	   *defaults = NIL;
+	ListCell   *lc;
+	uint64		i;
+
+	if (SPI_execute_with_args("SELECT d.adnum, pg_catalog.pg_get_expr(d.adbin, d.adrelid)"
+							  " FROM pg_catalog.pg_attrdef d"
+							  " JOIN pg_catalog.pg_attribute a"
+							  "   ON a.attrelid = d.adrelid AND a.attnum = d.adnum"
+							  " WHERE d.adrelid = $1 AND a.attgenerated = ''"
+							  " ORDER BY d.adnum",
+							  1, argtypes, values, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the defaults of relation %u", table->relid);
+	for (i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+		AttrNumber	attnum = DatumGetInt16(SPI_getbinval(SPI_tuptable->vals[i],
+														 SPI_tuptable->tupdesc, 1,
+														 &isnull));
+		char	   *expr = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2);
+
+		foreach(lc, table->columns)
+		{
+			MigModelColumn *col = lfirst(lc);
+
+			if (col->attnum == attnum && !col->hidden)
+				defaults = lappend(defaults,
+								   psprintf("ALTER VIEW %s ALTER COLUMN %s SET DEFAULT %s",
+											view, quote_identifier(col->name), expr));
+		}
+	}
+	foreach(lc, defaults)
+		MigExec(lfirst(lc), table->relid);
+}
+
+/*
+ * Grant on the view what is granted on the table (to others than its
+ * owner), table-wide and per column.
+ */
+static void
+views_copy_grants(MigModelTable *table, const char *view)
+{
+	Oid			argtypes[1] = {OIDOID};
+	Datum		values[1] = {ObjectIdGetDatum(table->relid)};
+	List	   *grants = NIL;
+	ListCell   *lc;
+	uint64		i;
+
+	if (SPI_execute_with_args("SELECT 0::int2, g.privilege_type, g.grantee, g.is_grantable"
+							  " FROM pg_catalog.pg_class c,"
+							  "      pg_catalog.aclexplode(c.relacl) g"
+							  " WHERE c.oid = $1 AND g.grantee <> c.relowner"
+							  " UNION ALL"
+							  " SELECT a.attnum, g.privilege_type, g.grantee, g.is_grantable"
+							  " FROM pg_catalog.pg_class c"
+							  " JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid,"
+							  "      pg_catalog.aclexplode(a.attacl) g"
+							  " WHERE c.oid = $1 AND g.grantee <> c.relowner"
+							  "   AND a.attnum > 0 AND NOT a.attisdropped",
+							  1, argtypes, values, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the privileges of relation %u", table->relid);
+
+	for (i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull;
+		AttrNumber	attnum = DatumGetInt16(SPI_getbinval(tup, desc, 1, &isnull));
+		char	   *privilege = SPI_getvalue(tup, desc, 2);
+		Oid			grantee = DatumGetObjectId(SPI_getbinval(tup, desc, 3, &isnull));
+		bool		grantable = DatumGetBool(SPI_getbinval(tup, desc, 4, &isnull));
+		const char *role;
+		const char *columns = "";
+
+		role = OidIsValid(grantee) ?
+			quote_identifier(GetUserNameFromId(grantee, false)) : "PUBLIC";
+		if (attnum != 0)
+		{
+			MigModelColumn *target = NULL;
+
+			foreach(lc, table->columns)
+			{
+				MigModelColumn *col = lfirst(lc);
+
+				if (col->attnum == attnum && !col->hidden)
+					target = col;
+			}
+			if (target == NULL)
+				continue;
+			columns = psprintf(" (%s)", quote_identifier(target->name));
+		}
+		grants = lappend(grants, psprintf("GRANT %s%s ON %s TO %s%s", privilege,
+										  columns, view, role,
+										  grantable ? " WITH GRANT OPTION" : ""));
+	}
+	foreach(lc, grants)
+		MigExec(lfirst(lc), table->relid);
+}
+
+static void
+views_grant_schema_usage(Oid base_schema, const char *version_schema)
+{
+	Oid			argtypes[1] = {OIDOID};
+	Datum		values[1] = {ObjectIdGetDatum(base_schema)};
+	List	   *grants = NIL;
+	ListCell   *lc;
+	uint64		i;
+
+	if (SPI_execute_with_args("SELECT g.grantee"
+							  " FROM pg_catalog.pg_namespace n,"
+							  "      pg_catalog.aclexplode(n.nspacl) g"
+							  " WHERE n.oid = $1 AND g.privilege_type = 'USAGE'"
+							  "   AND g.grantee <> n.nspowner",
+							  1, argtypes, values, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the privileges of schema %u", base_schema);
+	for (i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+		Oid			grantee = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
+															 SPI_tuptable->tupdesc,
+															 1, &isnull));
+
+		grants = lappend(grants,
+						 psprintf("GRANT USAGE ON SCHEMA %s TO %s",
+								  quote_identifier(version_schema),
+								  OidIsValid(grantee) ?
+								  quote_identifier(GetUserNameFromId(grantee, false)) :
+								  "PUBLIC"));
+	}
+	foreach(lc, grants)
+		MigExec(lfirst(lc), InvalidOid);
+}

@@ -1,0 +1,19 @@
+/*-------------------------------------------------------------------------
+ *
+ * views.h
+ *		Version schemas: one schema of views per version of a base schema.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef MIG_VIEWS_H
+#define MIG_VIEWS_H
+
+#include "model.h"
+
+/* Create the version schema and one view per visible table of the model. */
+extern void MigViewsCreate(MigModel *model, const char *version_schema);
+
+/* Drop a version schema and its views, if it exists. */
+extern void MigViewsDrop(const char *version_schema);
+
+#endif							/* MIG_VIEWS_H */
