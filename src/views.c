@@ -20,6 +20,7 @@
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/lsyscache.h"
 
 #include "ddl.h"
@@ -51,8 +52,15 @@ MigViewsCreate(MigModel *model, const char *version_schema)
 void
 MigViewsDrop(const char *version_schema)
 {
+	int			nestlevel = NewGUCNestLevel();
+
+	/* the list of views that go with the schema is no news */
+	(void) set_config_option("client_min_messages", "warning",
+							 PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
 	MigExec(psprintf("DROP SCHEMA IF EXISTS %s CASCADE",
 					 quote_identifier(version_schema)), InvalidOid);
+	AtEOXact_GUC(true, nestlevel);
 }
 
 static void
