@@ -11,6 +11,7 @@
 #include "postgres.h"
 
 #include "catalog/namespace.h"
+#include "executor/spi.h"
 #include "fmgr.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
@@ -48,6 +49,7 @@ static void start_attempt(void *arg);
 static void complete_attempt(void *arg);
 static void rollback_attempt(void *arg);
 static MigActive *get_active(const char *schema, MemoryContext cxt);
+static const char *active_name(const char *schema);
 
 static const char *
 arg_schema(FunctionCallInfo fcinfo, int argno)
@@ -136,6 +138,25 @@ start_attempt(void *arg)
 	MigViewsCreate(plan.model, args->version_schema);
 }
 
+/*
+ * The name of the migration in progress, for messages; the attempt checks
+ * again under the schema's lock.
+ */
+static const char *
+active_name(const char *schema)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	MigActive  *active;
+	char	   *name;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	active = get_active(schema, cxt);
+	name = active->name;
+	SPI_finish();
+	return name;
+}
+
 static MigActive *
 get_active(const char *schema, MemoryContext cxt)
 {
@@ -160,7 +181,8 @@ mig_complete(PG_FUNCTION_ARGS)
 {
 	FinishArgs	args = {arg_schema(fcinfo, 0), NULL, CurrentMemoryContext};
 
-	MigRunAttempts("complete", "(active)", args.schema, complete_attempt, &args);
+	MigRunAttempts("complete", active_name(args.schema), args.schema,
+				   complete_attempt, &args);
 	PG_RETURN_TEXT_P(cstring_to_text(args.active->version_schema));
 }
 
@@ -192,7 +214,8 @@ mig_rollback(PG_FUNCTION_ARGS)
 {
 	FinishArgs	args = {arg_schema(fcinfo, 0), NULL, CurrentMemoryContext};
 
-	MigRunAttempts("rollback", "(active)", args.schema, rollback_attempt, &args);
+	MigRunAttempts("rollback", active_name(args.schema), args.schema,
+				   rollback_attempt, &args);
 	PG_RETURN_TEXT_P(cstring_to_text(args.active->previous_version_schema ?
 									 args.active->previous_version_schema :
 									 args.schema));

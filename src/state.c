@@ -53,7 +53,7 @@ MigStateGetActive(const char *schema)
 							   "  WHERE n.nspname = p.version_schema))"
 							   " FROM mig.migrations m"
 							   " WHERE m.schema = $1 AND m.status = 'in_progress'",
-							   1, argtypes, values, NULL, true, 0);
+							   1, argtypes, values, NULL, false, 0);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "could not read migration state: SPI code %d", rc);
 	if (SPI_processed == 0)
@@ -75,7 +75,7 @@ MigStateLatest(const char *schema)
 	int			rc;
 
 	rc = SPI_execute_with_args("SELECT name FROM mig.history($1) WHERE depth = 0",
-							   1, argtypes, values, NULL, true, 0);
+							   1, argtypes, values, NULL, false, 0);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "could not read migration state: SPI code %d", rc);
 	if (SPI_processed == 0)
@@ -91,7 +91,7 @@ MigStateExists(const char *schema, const char *name)
 	int			rc;
 
 	rc = SPI_execute_with_args("SELECT 1 FROM mig.migrations WHERE schema = $1 AND name = $2",
-							   2, argtypes, values, NULL, true, 0);
+							   2, argtypes, values, NULL, false, 0);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "could not read migration state: SPI code %d", rc);
 	return SPI_processed > 0;

@@ -29,7 +29,16 @@ typedef struct MigStep
 	char	   *text;
 } MigStep;
 
+typedef struct StepContext
+{
+	const char *migration;
+	MigPhase	phase;
+	int			number;
+	MigStep    *step;
+} StepContext;
+
 static const char *phase_name(MigPhase phase);
+static void steps_error_context(void *arg);
 static void step_run(MigStep *step, MigPhase phase);
 static char *constraint_name(Oid conoid);
 
@@ -37,6 +46,17 @@ static const char *
 phase_name(MigPhase phase)
 {
 	return phase == MIG_PHASE_COMPLETE ? "complete" : "rollback";
+}
+
+/* Errors of a step say which step of which migration it was. */
+static void
+steps_error_context(void *arg)
+{
+	StepContext *ctx = (StepContext *) arg;
+
+	errcontext("step %d (%s) of %s of migration \"%s\"",
+			   ctx->number, ctx->step->kind, phase_name(ctx->phase),
+			   ctx->migration);
 }
 
 void
@@ -53,7 +73,7 @@ MigStepAdd(MigPlan *plan, MigPhase phase, const char *kind,
 
 	seq = (phase == MIG_PHASE_COMPLETE) ? ++plan->complete_seq : ++plan->rollback_seq;
 	memset(nulls, ' ', sizeof(nulls));
-	values[0] = CStringGetDatum(plan->schema);
+	values[0] = DirectFunctionCall1(namein, CStringGetDatum(plan->schema));
 	values[1] = CStringGetTextDatum(plan->migration->name);
 	values[2] = CStringGetTextDatum(phase_name(phase));
 	values[3] = Int32GetDatum(seq);
@@ -68,9 +88,6 @@ MigStepAdd(MigPlan *plan, MigPhase phase, const char *kind,
 	nulls[8] = name ? ' ' : 'n';
 	values[9] = text ? CStringGetTextDatum(text) : (Datum) 0;
 	nulls[9] = text ? ' ' : 'n';
-
-	/* a name argument must be a Name, not a C string */
-	values[0] = DirectFunctionCall1(namein, CStringGetDatum(plan->schema));
 
 	rc = SPI_execute_with_args("INSERT INTO mig.steps (schema, migration, phase, seq, step)"
 							   " VALUES ($1, $2, $3, $4, pg_catalog.jsonb_strip_nulls("
@@ -91,6 +108,7 @@ MigStepsRun(const char *schema, const char *migration, MigPhase phase)
 	uint64		i;
 	bool		ran_sql = false;
 	int			rc;
+	ErrorContextCallback errcallback;
 
 	values[0] = DirectFunctionCall1(namein, CStringGetDatum(schema));
 	values[1] = CStringGetTextDatum(migration);
@@ -106,7 +124,7 @@ MigStepsRun(const char *schema, const char *migration, MigPhase phase)
 							   " step->>'name', step->>'sql'"
 							   " FROM mig.steps WHERE schema = $1 AND migration = $2"
 							   " AND phase = $3 ORDER BY seq DESC",
-							   3, argtypes, values, NULL, true, 0);
+							   3, argtypes, values, NULL, false, 0);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "could not read migration steps: SPI code %d", rc);
 
@@ -130,14 +148,20 @@ MigStepsRun(const char *schema, const char *migration, MigPhase phase)
 		steps = lappend(steps, step);
 	}
 
+	errcallback.callback = steps_error_context;
+	errcallback.previous = error_context_stack;
+	error_context_stack = &errcallback;
 	foreach(lc, steps)
 	{
 		MigStep    *step = lfirst(lc);
+		StepContext ctx = {migration, phase, foreach_current_index(lc) + 1, step};
 
+		errcallback.arg = &ctx;
 		if (strcmp(step->kind, "sql") == 0)
 			ran_sql = true;
 		step_run(step, phase);
 	}
+	error_context_stack = errcallback.previous;
 	return ran_sql;
 }
 

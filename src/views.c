@@ -106,7 +106,7 @@ views_copy_defaults(MigModelTable *table, const char *view)
 							  "   ON a.attrelid = d.adrelid AND a.attnum = d.adnum"
 							  " WHERE d.adrelid = $1 AND a.attgenerated = ''"
 							  " ORDER BY d.adnum",
-							  1, argtypes, values, NULL, true, 0) != SPI_OK_SELECT)
+							  1, argtypes, values, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read the defaults of relation %u", table->relid);
 	for (i = 0; i < SPI_processed; i++)
 	{
@@ -154,7 +154,7 @@ views_copy_grants(MigModelTable *table, const char *view)
 							  "      pg_catalog.aclexplode(a.attacl) g"
 							  " WHERE c.oid = $1 AND g.grantee <> c.relowner"
 							  "   AND a.attnum > 0 AND NOT a.attisdropped",
-							  1, argtypes, values, NULL, true, 0) != SPI_OK_SELECT)
+							  1, argtypes, values, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read the privileges of relation %u", table->relid);
 
 	for (i = 0; i < SPI_processed; i++)
@@ -208,7 +208,7 @@ views_grant_schema_usage(Oid base_schema, const char *version_schema)
 							  "      pg_catalog.aclexplode(n.nspacl) g"
 							  " WHERE n.oid = $1 AND g.privilege_type = 'USAGE'"
 							  "   AND g.grantee <> n.nspowner",
-							  1, argtypes, values, NULL, true, 0) != SPI_OK_SELECT)
+							  1, argtypes, values, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read the privileges of schema %u", base_schema);
 	for (i = 0; i < SPI_processed; i++)
 	{
