@@ -210,3 +210,11 @@ LANGUAGE C VOLATILE;
 
 COMMENT ON FUNCTION @extschema@.rollback(name) IS
 	'Rolls back the active migration: undoes its expand and drops its version schema.';
+
+--
+-- Privileges: anyone may call the functions (each checks that the caller
+-- may migrate the schema it names) and read the history; only the
+-- extension's functions write the state tables.
+--
+GRANT USAGE ON SCHEMA @extschema@ TO PUBLIC;
+GRANT SELECT ON @extschema@.migrations, @extschema@.steps TO PUBLIC;

@@ -111,6 +111,7 @@ start_attempt(void *arg)
 	plan.migration = migration;
 	plan.schema = args->schema;
 	plan.model = MigModelLoad(args->schema);
+	MigCheckSchemaPrivilege(plan.model->schema_oid, args->schema);
 
 	MigStateLockSchema(plan.model->schema_oid);
 	active = MigStateGetActive(args->schema);
@@ -193,6 +194,7 @@ complete_attempt(void *arg)
 	MigModel   *model = MigModelLoad(args->schema);
 	MigActive  *active;
 
+	MigCheckSchemaPrivilege(model->schema_oid, args->schema);
 	MigStateLockSchema(model->schema_oid);
 	active = args->active = get_active(args->schema, args->result_context);
 
@@ -228,6 +230,7 @@ rollback_attempt(void *arg)
 	MigModel   *model = MigModelLoad(args->schema);
 	MigActive  *active;
 
+	MigCheckSchemaPrivilege(model->schema_oid, args->schema);
 	MigStateLockSchema(model->schema_oid);
 	active = args->active = get_active(args->schema, args->result_context);
 

@@ -136,10 +136,17 @@ MigInternalName(const char *prefix, const char *name)
 	return psprintf("%s%.*s_%08x", prefix, keep, name, hash);
 }
 
+typedef struct RewriteRef
+{
+	int			location;		/* byte offset of the reference */
+	AttrNumber	attnum;			/* the column it names */
+} RewriteRef;
+
 typedef struct RewriteContext
 {
-	const char *column;
-	List	   *locations;		/* byte offsets of references to column */
+	MigModelTable *table;
+	int			offset;			/* bytes the expression was shifted by */
+	List	   *refs;			/* RewriteRef * */
 } RewriteContext;
 
 static bool
@@ -150,14 +157,27 @@ collect_column_refs(Node *node, RewriteContext *ctx)
 	if (IsA(node, ColumnRef))
 	{
 		ColumnRef  *ref = (ColumnRef *) node;
+		MigModelColumn *col;
 
 		if (list_length(ref->fields) == 1 && IsA(linitial(ref->fields), String) &&
-			strcmp(strVal(linitial(ref->fields)), ctx->column) == 0 &&
-			ref->location >= 0)
-			ctx->locations = lappend_int(ctx->locations, ref->location);
+			ref->location >= ctx->offset &&
+			(col = MigModelFindColumn(ctx->table, strVal(linitial(ref->fields)))) != NULL)
+		{
+			RewriteRef *r = palloc(sizeof(RewriteRef));
+
+			r->location = ref->location - ctx->offset;
+			r->attnum = col->attnum;
+			ctx->refs = lappend(ctx->refs, r);
+		}
 		return false;
 	}
 	return raw_expression_tree_walker(node, collect_column_refs, ctx);
+}
+
+static int
+rewrite_ref_cmp(const ListCell *a, const ListCell *b)
+{
+	return ((RewriteRef *) lfirst(a))->location - ((RewriteRef *) lfirst(b))->location;
 }
 
 /* Length of the identifier token that starts at s. */
@@ -190,19 +210,18 @@ identifier_length(const char *s)
 }
 
 /*
- * Rewrite the references to one column in a user's SQL expression so that
- * they name another column.  The expression is parsed and only the tokens
- * the parser reads as a reference to that column are replaced: a function
- * or a string that happens to contain the name is left alone.
+ * Rewrite a user's SQL expression over a table of the new version so that
+ * its column references name the physical columns.  The expression is
+ * parsed and only the tokens the parser reads as a reference to a column of
+ * the table are replaced: a function or a string that happens to contain a
+ * column's name is left alone (pgroll's textual replacement is not).
  */
 char *
-MigRewriteColumnRefs(const char *expr, MigModelTable *table,
-					 const char *column, const char *replacement)
+MigRewriteColumnRefs(const char *expr, MigModelTable *table)
 {
 	char	   *query = psprintf("SELECT (%s)", expr);
-	int			offset = strlen("SELECT (");
 	List	   *parsetree;
-	RewriteContext ctx = {column, NIL};
+	RewriteContext ctx = {table, strlen("SELECT ("), NIL};
 	StringInfoData out;
 	ListCell   *lc;
 	int			pos = 0;
@@ -211,18 +230,18 @@ MigRewriteColumnRefs(const char *expr, MigModelTable *table,
 	foreach(lc, parsetree)
 		(void) raw_expression_tree_walker(((RawStmt *) lfirst(lc))->stmt,
 										  collect_column_refs, &ctx);
-	list_sort(ctx.locations, list_int_cmp);
+	list_sort(ctx.refs, rewrite_ref_cmp);
 
 	initStringInfo(&out);
-	foreach(lc, ctx.locations)
+	foreach(lc, ctx.refs)
 	{
-		int			loc = lfirst_int(lc) - offset;
+		RewriteRef *ref = lfirst(lc);
 
-		if (loc < pos)
+		if (ref->location < pos)
 			continue;
-		appendBinaryStringInfo(&out, expr + pos, loc - pos);
-		appendStringInfoString(&out, quote_identifier(replacement));
-		pos = loc + identifier_length(expr + loc);
+		appendBinaryStringInfo(&out, expr + pos, ref->location - pos);
+		appendStringInfoString(&out, MigQuoteColumn(table->relid, ref->attnum));
+		pos = ref->location + identifier_length(expr + ref->location);
 	}
 	appendStringInfoString(&out, expr + pos);
 	return out.data;

@@ -42,8 +42,7 @@ extern void MigOpSql(MigPlan *plan, MigOperation *op);
 
 /* helpers shared by the operations */
 extern char *MigInternalName(const char *prefix, const char *name);
-extern char *MigRewriteColumnRefs(const char *expr, MigModelTable *table,
-								  const char *column, const char *replacement);
+extern char *MigRewriteColumnRefs(const char *expr, MigModelTable *table);
 extern void MigNotSupportedYet(MigPlan *plan, MigOperation *op, const char *what);
 extern char *MigForeignKeyClause(MigPlan *plan, const char *table,
 								 List *columns, const char *match_type,

@@ -119,14 +119,15 @@ MigOpAddColumn(MigPlan *plan, MigOperation *op)
 						 quote_identifier(shadow),
 						 quote_literal_cstr(col->comment)), table->relid);
 
+	MigModelAddColumn(table, attnum, col->name);
+
 	/*
 	 * Constraints on the new column are added NOT VALID, which takes no scan
 	 * while the table is locked, and validated at complete.
 	 */
 	if (col->check)
 	{
-		char	   *expr = MigRewriteColumnRefs(col->check->constraint, table,
-												col->name, shadow);
+		char	   *expr = MigRewriteColumnRefs(col->check->constraint, table);
 
 		MigExec(psprintf("ALTER TABLE %s ADD CONSTRAINT %s CHECK (%s)%s NOT VALID",
 						 qtable, quote_identifier(col->check->name), expr,
@@ -157,7 +158,6 @@ MigOpAddColumn(MigPlan *plan, MigOperation *op)
 				   NULL, NULL);
 	}
 
-	MigModelAddColumn(table, attnum, col->name);
 	MigStepAdd(plan, MIG_PHASE_COMPLETE, "rename_column", table->relid, attnum,
 			   InvalidOid, col->name, NULL);
 	MigStepAdd(plan, MIG_PHASE_ROLLBACK, "drop_column", table->relid, attnum,

@@ -18,12 +18,57 @@
 #include "executor/spi.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+#include "utils/acl.h"
+#include "access/htup_details.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_class.h"
+#include "utils/syscache.h"
+#include "miscadmin.h"
 
 #include "ddl.h"
 #include "state.h"
 
 /* first key of the extension's advisory locks ("mig" in ASCII) */
 #define MIG_ADVISORY_LOCK_KEY 0x6d6967
+
+void
+MigAsExtensionOwner(MigOwnerSave *save)
+{
+	Oid			relid = get_relname_relid("migrations", get_namespace_oid("mig", false));
+	HeapTuple	tup;
+	Oid			owner;
+
+	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for relation %u", relid);
+	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
+	ReleaseSysCache(tup);
+
+	GetUserIdAndSecContext(&save->userid, &save->sec_context);
+	SetUserIdAndSecContext(owner,
+						   save->sec_context | SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_RESTRICTED_OPERATION);
+}
+
+void
+MigAsCaller(MigOwnerSave *save)
+{
+	SetUserIdAndSecContext(save->userid, save->sec_context);
+}
+
+void
+MigCheckSchemaPrivilege(Oid schema_oid, const char *schema)
+{
+	AclResult	result = pg_namespace_aclcheck(schema_oid, GetUserId(), ACL_CREATE);
+
+	if (result != ACLCHECK_OK)
+		ereport(ERROR,
+				errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				errmsg("permission denied to migrate schema \"%s\"", schema),
+				errdetail("Migrating a schema requires the CREATE privilege on it."),
+				errhint("Run the migration as the schema's owner, or grant CREATE on the schema."));
+}
 
 static Datum
 name_datum(const char *name)
@@ -105,17 +150,20 @@ MigStateInsert(const char *schema, const char *name, const char *parent,
 	Datum		values[4];
 	char		nulls[4] = {' ', ' ', ' ', ' '};
 	int			rc;
+	MigOwnerSave save;
 
 	values[0] = name_datum(schema);
 	values[1] = CStringGetTextDatum(name);
 	values[2] = parent ? CStringGetTextDatum(parent) : (Datum) 0;
 	nulls[2] = parent ? ' ' : 'n';
 	values[3] = JsonbPGetDatum(migration);
+	MigAsExtensionOwner(&save);
 	rc = SPI_execute_with_args("INSERT INTO mig.migrations (schema, name, parent, migration)"
 							   " VALUES ($1, $2, $3, $4)",
 							   4, argtypes, values, nulls, false, 0);
 	if (rc != SPI_OK_INSERT)
 		elog(ERROR, "could not record migration: SPI code %d", rc);
+	MigAsCaller(&save);
 }
 
 void
@@ -124,7 +172,9 @@ MigStateMarkComplete(const char *schema, const char *name)
 	Oid			argtypes[2] = {NAMEOID, TEXTOID};
 	Datum		values[2] = {name_datum(schema), CStringGetTextDatum(name)};
 	int			rc;
+	MigOwnerSave save;
 
+	MigAsExtensionOwner(&save);
 	rc = SPI_execute_with_args("UPDATE mig.migrations"
 							   " SET status = 'complete', updated_at = pg_catalog.now(),"
 							   "     resulting_schema = mig.read_schema($1)"
@@ -136,6 +186,7 @@ MigStateMarkComplete(const char *schema, const char *name)
 							   2, argtypes, values, NULL, false, 0);
 	if (rc != SPI_OK_DELETE)
 		elog(ERROR, "could not record migration: SPI code %d", rc);
+	MigAsCaller(&save);
 }
 
 void
@@ -144,9 +195,12 @@ MigStateDelete(const char *schema, const char *name)
 	Oid			argtypes[2] = {NAMEOID, TEXTOID};
 	Datum		values[2] = {name_datum(schema), CStringGetTextDatum(name)};
 	int			rc;
+	MigOwnerSave save;
 
+	MigAsExtensionOwner(&save);
 	rc = SPI_execute_with_args("DELETE FROM mig.migrations WHERE schema = $1 AND name = $2",
 							   2, argtypes, values, NULL, false, 0);
 	if (rc != SPI_OK_DELETE)
 		elog(ERROR, "could not record migration: SPI code %d", rc);
+	MigAsCaller(&save);
 }

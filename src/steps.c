@@ -17,6 +17,7 @@
 
 #include "ddl.h"
 #include "model.h"
+#include "state.h"
 #include "steps.h"
 
 typedef struct MigStep
@@ -70,6 +71,7 @@ MigStepAdd(MigPlan *plan, MigPhase phase, const char *kind,
 	char		nulls[10];
 	int			seq;
 	int			rc;
+	MigOwnerSave save;
 
 	seq = (phase == MIG_PHASE_COMPLETE) ? ++plan->complete_seq : ++plan->rollback_seq;
 	memset(nulls, ' ', sizeof(nulls));
@@ -89,11 +91,13 @@ MigStepAdd(MigPlan *plan, MigPhase phase, const char *kind,
 	values[9] = text ? CStringGetTextDatum(text) : (Datum) 0;
 	nulls[9] = text ? ' ' : 'n';
 
+	MigAsExtensionOwner(&save);
 	rc = SPI_execute_with_args("INSERT INTO mig.steps (schema, migration, phase, seq, step)"
 							   " VALUES ($1, $2, $3, $4, pg_catalog.jsonb_strip_nulls("
 							   "pg_catalog.jsonb_build_object('kind', $5, 'relid', $6,"
 							   " 'attnum', $7, 'objid', $8, 'name', $9, 'sql', $10)))",
 							   10, argtypes, values, nulls, false, 0);
+	MigAsCaller(&save);
 	if (rc != SPI_OK_INSERT)
 		elog(ERROR, "could not record migration step: SPI code %d", rc);
 }

@@ -24,6 +24,7 @@
 #include "utils/lsyscache.h"
 
 #include "ddl.h"
+#include "state.h"
 #include "views.h"
 
 static void views_create_one(MigModelTable *table, const char *version_schema);
@@ -36,8 +37,18 @@ MigViewsCreate(MigModel *model, const char *version_schema)
 {
 	ListCell   *lc;
 
-	MigExec(psprintf("CREATE SCHEMA %s", quote_identifier(version_schema)),
+	MigOwnerSave save;
+	char	   *caller = GetUserNameFromId(GetUserId(), false);
+
+	/*
+	 * Whoever may migrate the base schema gets its version schemas, even
+	 * without the CREATE privilege on the database.
+	 */
+	MigAsExtensionOwner(&save);
+	MigExec(psprintf("CREATE SCHEMA %s AUTHORIZATION %s",
+					 quote_identifier(version_schema), quote_identifier(caller)),
 			InvalidOid);
+	MigAsCaller(&save);
 	views_grant_schema_usage(model->schema_oid, version_schema);
 
 	foreach(lc, model->tables)

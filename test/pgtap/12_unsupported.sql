@@ -1,0 +1,105 @@
+-- Operations (and parts of operations) that need dual-write triggers or
+-- background jobs are refused with SQLSTATE 0A000, and invalid documents
+-- with 22023; either way nothing is left behind.
+BEGIN;
+CREATE EXTENSION IF NOT EXISTS pgtap;
+CREATE EXTENSION migrate_ext;
+
+SELECT plan(35);
+
+CREATE SCHEMA app;
+
+SELECT lives_ok($$SELECT mig.start('01_init', $j${"operations": [
+	{"create_table": {"name": "users", "columns": [
+		{"name": "id", "type": "integer", "pk": true},
+		{"name": "name", "type": "text",
+		 "check": {"name": "users_name_check", "constraint": "length(name) > 0"}},
+		{"name": "rating", "type": "text", "nullable": true}]}}]}$j$, 'app');
+	SELECT mig.complete('app')$$, 'setup: create users');
+CREATE INDEX users_name_idx ON app.users (name);
+INSERT INTO app_01_init.users VALUES (1, 'a', '5');
+CREATE TEMP TABLE before AS SELECT mig.read_schema('app') AS s;
+
+-- start a one-operation migration; the operation is given as JSON text
+CREATE FUNCTION pg_temp.start_op(op text) RETURNS text LANGUAGE sql AS $$
+	SELECT mig.start('02_unsupported', ('{"operations": [' || op || ']}')::jsonb, 'app')
+$$;
+
+------------------------------------------------------------------------------
+-- operations not supported yet
+------------------------------------------------------------------------------
+SELECT throws_ok($$SELECT pg_temp.start_op('{"alter_column": {"table": "users", "column": "rating", "type": "integer", "up": "CAST(rating AS integer)", "down": "CAST(rating AS text)"}}')$$,
+	'0A000', NULL, 'alter_column (type) is refused as not supported');
+SELECT throws_like($$SELECT pg_temp.start_op('{"alter_column": {"table": "users", "column": "rating", "nullable": false, "up": "coalesce(rating, ''0'')"}}')$$,
+	'%alter_column%not supported%', 'alter_column (nullable) is refused, the message names the operation');
+SELECT throws_ok($$SELECT pg_temp.start_op('{"alter_column": {"table": "users", "column": "rating", "default": "''3''"}}')$$,
+	'0A000', NULL, 'alter_column (default) is refused as not supported');
+SELECT throws_ok($$SELECT pg_temp.start_op('{"alter_column": {"table": "users", "column": "rating", "comment": "Stars"}}')$$,
+	'0A000', NULL, 'alter_column (comment) is refused as not supported');
+SELECT throws_ok($$SELECT pg_temp.start_op('{"create_index": {"name": "users_rating_idx", "table": "users", "columns": [{"column": "rating"}]}}')$$,
+	'0A000', NULL, 'create_index is refused as not supported');
+SELECT throws_ok($$SELECT pg_temp.start_op('{"drop_index": {"name": "users_name_idx"}}')$$,
+	'0A000', NULL, 'drop_index is refused as not supported');
+SELECT throws_ok($$SELECT pg_temp.start_op('{"create_constraint": {"table": "users", "name": "rating_not_empty", "type": "check", "columns": ["rating"], "check": "rating <> ''''", "up": {"rating": "rating"}, "down": {"rating": "rating"}}}')$$,
+	'0A000', NULL, 'create_constraint is refused as not supported');
+SELECT throws_ok($$SELECT pg_temp.start_op('{"drop_constraint": {"table": "users", "name": "users_name_check", "up": "name", "down": "name"}}')$$,
+	'0A000', NULL, 'drop_constraint is refused as not supported');
+SELECT throws_ok($$SELECT pg_temp.start_op('{"drop_multicolumn_constraint": {"table": "users", "name": "users_name_check", "down": {"name": "name"}}}')$$,
+	'0A000', NULL, 'drop_multicolumn_constraint is refused as not supported');
+SELECT throws_ok($$SELECT pg_temp.start_op('{"add_column": {"table": "users", "up": "upper(name)", "column": {"name": "shout", "type": "text"}}}')$$,
+	'0A000', NULL, 'add_column with up is refused as not supported');
+SELECT throws_ok($$SELECT pg_temp.start_op('{"add_column": {"table": "users", "column": {"name": "code", "type": "text", "nullable": true, "unique": true}}}')$$,
+	'0A000', NULL, 'add_column of a unique column is refused as not supported');
+SELECT throws_ok($$SELECT pg_temp.start_op('{"add_column": {"table": "users", "column": {"name": "twice", "type": "integer", "nullable": true, "generated": {"expression": "id * 2"}}}}')$$,
+	'0A000', NULL, 'add_column of a generated column is refused as not supported');
+SELECT throws_ok($$SELECT pg_temp.start_op('{"add_column": {"table": "users", "column": {"name": "seq", "type": "serial"}}}')$$,
+	'0A000', NULL, 'add_column of a serial column is refused as not supported');
+SELECT throws_ok($$SELECT pg_temp.start_op('{"add_column": {"table": "users", "column": {"name": "luck", "type": "float8", "nullable": true, "default": "random()"}}}')$$,
+	'0A000', NULL, 'add_column with a volatile default is refused as not supported');
+SELECT throws_ok($$SELECT pg_temp.start_op('{"drop_column": {"table": "users", "column": "rating", "down": "''0''"}}')$$,
+	'0A000', NULL, 'drop_column with down is refused as not supported');
+SELECT throws_ok($$SELECT mig.start('02_unsupported', '{"operations": [
+	{"create_table": {"name": "orders", "columns": [{"name": "id", "type": "int", "pk": true}]}},
+	{"create_index": {"name": "orders_id_idx", "table": "orders", "columns": [{"column": "id"}]}}]}', 'app')$$,
+	'0A000', NULL, 'an unsupported operation after a supported one refuses the whole migration');
+
+SELECT hasnt_table('app', 'orders', 'the supported operation before the refused one left nothing');
+SELECT hasnt_schema('app_02_unsupported', 'no version schema was left by the refused migrations');
+SELECT is(mig.read_schema('app'), (SELECT s FROM before), 'the base schema is exactly as before');
+SELECT results_eq(
+	$$SELECT version, status, migration FROM mig.status('app')$$,
+	$$VALUES ('01_init', 'Complete', '01_init')$$,
+	'status is unchanged by the refused migrations');
+SELECT is((SELECT count(*)::int FROM mig.migrations WHERE schema = 'app'), 1,
+	'the refused migrations are not in the history');
+
+------------------------------------------------------------------------------
+-- invalid documents
+------------------------------------------------------------------------------
+SELECT throws_ok($$SELECT pg_temp.start_op('{"frobnicate": {"table": "users"}}')$$,
+	'22023', NULL, 'an unknown operation is invalid');
+SELECT throws_ok($$SELECT pg_temp.start_op('{"drop_table": {"name": "users", "cascade": true}}')$$,
+	'22023', NULL, 'an unknown key is invalid');
+SELECT throws_ok($$SELECT pg_temp.start_op('{"drop_table": {"name": "users"}, "rename_table": {"from": "users", "to": "x"}}')$$,
+	'22023', NULL, 'an operation object with two keys is invalid');
+SELECT throws_ok($$SELECT pg_temp.start_op('{"rename_table": {"from": "users"}}')$$,
+	'22023', NULL, 'a missing required key is invalid');
+SELECT throws_ok($$SELECT pg_temp.start_op('{"add_column": {"table": "users", "column": {"name": "x", "type": "text", "nullable": "yes"}}}')$$,
+	'22023', NULL, 'a value of the wrong type is invalid');
+SELECT throws_ok($$SELECT pg_temp.start_op('{"create_table": {"name": "' || repeat('t', 64) || '", "columns": [{"name": "id", "type": "int"}]}}')$$,
+	'42622', NULL, 'a table name longer than 63 bytes is refused as too long');
+SELECT throws_ok($$SELECT pg_temp.start_op('{"create_table": {"name": "t", "columns": [{"name": "id", "type": "int", "pk": true}], "constraints": [{"name": "t_pk", "type": "primary_key", "columns": ["id"]}]}}')$$,
+	'22023', NULL, 'a primary key defined twice is invalid');
+SELECT throws_ok($$SELECT pg_temp.start_op('{"create_table": {"name": "t", "columns": [{"name": "id", "type": "int"}], "constraints": [{"name": "t_u", "type": "unique"}]}}')$$,
+	'22023', NULL, 'a unique constraint without columns is invalid');
+SELECT throws_ok($$SELECT mig.start('02_unsupported', '{"operations": {"drop_table": {"name": "users"}}}', 'app')$$,
+	'22023', NULL, '"operations" must be an array');
+SELECT throws_ok($$SELECT mig.start('02_unsupported', '{"name": "x", "operations": []}', 'app')$$,
+	'22023', NULL, 'an unknown top-level key (pgroll no longer accepts "name") is invalid');
+SELECT throws_ok($$SELECT mig.start('', '{"operations": [{"drop_table": {"name": "users"}}]}', 'app')$$,
+	'22023', NULL, 'an empty migration name is invalid');
+SELECT has_table('app', 'users', 'invalid documents changed nothing');
+SELECT is((SELECT status FROM mig.status('app')), 'Complete', 'status unchanged by invalid documents');
+
+SELECT * FROM finish();
+ROLLBACK;
