@@ -22,9 +22,9 @@ PGFILEDESC = "migrate_ext - zero-downtime schema migrations"
 DATA = $(wildcard sql/$(EXTENSION)--*.sql)
 
 # pg_regress runs in a temporary instance with the library preloaded.
-REGRESS = setup parse_errors lifecycle operations version_schema lock_retry
+REGRESS = parse_errors plan_errors
 REGRESS_OPTS = --temp-instance=./tmp_regress --temp-config=./test/regress.conf
-ISOLATION = lock_queue
+ISOLATION = lock_queue concurrent_start
 ISOLATION_OPTS = --inputdir=test/isolation --outputdir=test/isolation/output_iso \
 	--temp-instance=./tmp_regress --temp-config=./test/regress.conf
 TAP_TESTS = 1

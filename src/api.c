@@ -110,10 +110,8 @@ start_attempt(void *arg)
 	memset(&plan, 0, sizeof(plan));
 	plan.migration = migration;
 	plan.schema = args->schema;
+	MigCheckSchemaPrivilege(MigStateLockSchema(args->schema), args->schema);
 	plan.model = MigModelLoad(args->schema);
-	MigCheckSchemaPrivilege(plan.model->schema_oid, args->schema);
-
-	MigStateLockSchema(plan.model->schema_oid);
 	active = MigStateGetActive(args->schema);
 	if (active != NULL)
 		ereport(ERROR,
@@ -150,6 +148,10 @@ active_name(const char *schema)
 	MigActive  *active;
 	char	   *name;
 
+	if (!OidIsValid(get_namespace_oid(schema, true)))
+		ereport(ERROR,
+				errcode(ERRCODE_INVALID_SCHEMA_NAME),
+				errmsg("schema \"%s\" does not exist", schema));
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	active = get_active(schema, cxt);
@@ -191,11 +193,9 @@ static void
 complete_attempt(void *arg)
 {
 	FinishArgs *args = (FinishArgs *) arg;
-	MigModel   *model = MigModelLoad(args->schema);
 	MigActive  *active;
 
-	MigCheckSchemaPrivilege(model->schema_oid, args->schema);
-	MigStateLockSchema(model->schema_oid);
+	MigCheckSchemaPrivilege(MigStateLockSchema(args->schema), args->schema);
 	active = args->active = get_active(args->schema, args->result_context);
 
 	/* the old version's views name columns that complete may drop */
@@ -227,11 +227,9 @@ static void
 rollback_attempt(void *arg)
 {
 	FinishArgs *args = (FinishArgs *) arg;
-	MigModel   *model = MigModelLoad(args->schema);
 	MigActive  *active;
 
-	MigCheckSchemaPrivilege(model->schema_oid, args->schema);
-	MigStateLockSchema(model->schema_oid);
+	MigCheckSchemaPrivilege(MigStateLockSchema(args->schema), args->schema);
 	active = args->active = get_active(args->schema, args->result_context);
 
 	MigViewsDrop(active->version_schema);

@@ -36,12 +36,17 @@
 
 #define MIG_MAX_BACKOFF_MS 10000
 
-/* the table the statement now running locks, for the final lock error */
+/*
+ * What the statement now running locks, for the final lock error: a table,
+ * or a schema's advisory lock (held by whoever migrates that schema).
+ */
 static Oid	lock_target = InvalidOid;
+static Oid	lock_target_schema = InvalidOid;
 
 static void ddl_backoff(int attempt);
 static void ddl_report_lock_failure(const char *action, const char *migration,
-									Oid target, int attempts);
+									Oid target, Oid target_schema, int attempts);
+static char *ddl_lock_holders(const char *query, Oid target);
 
 void
 MigExec(const char *sql, Oid target)
@@ -53,6 +58,14 @@ MigExec(const char *sql, Oid target)
 	if (rc < 0)
 		elog(ERROR, "SPI_execute failed with code %d for: %s", rc, sql);
 	lock_target = InvalidOid;
+}
+
+void
+MigExecSchemaLock(const char *sql, Oid schema_oid)
+{
+	lock_target_schema = schema_oid;
+	MigExec(sql, InvalidOid);
+	lock_target_schema = InvalidOid;
 }
 
 void
@@ -86,6 +99,7 @@ MigRunAttempts(const char *action, const char *migration, const char *schema,
 			if (SPI_connect() != SPI_OK_CONNECT)
 				elog(ERROR, "SPI_connect failed");
 			lock_target = InvalidOid;
+			lock_target_schema = InvalidOid;
 
 			fn(arg);
 
@@ -102,6 +116,7 @@ MigRunAttempts(const char *action, const char *migration, const char *schema,
 		{
 			ErrorData  *edata;
 			Oid			target = lock_target;
+			Oid			target_schema = lock_target_schema;
 
 			MemoryContextSwitchTo(oldcontext);
 			edata = CopyErrorData();
@@ -111,11 +126,26 @@ MigRunAttempts(const char *action, const char *migration, const char *schema,
 			MemoryContextSwitchTo(oldcontext);
 			CurrentResourceOwner = oldowner;
 			lock_target = InvalidOid;
+			lock_target_schema = InvalidOid;
 
+			/*
+			 * A transaction snapshot older than a concurrent start's commit
+			 * misses that migration; the database still refuses the second
+			 * one, and the error says so plainly.
+			 */
+			if (edata->sqlerrcode == ERRCODE_UNIQUE_VIOLATION &&
+				edata->constraint_name != NULL &&
+				strcmp(edata->constraint_name, "migrations_one_active") == 0)
+				ereport(ERROR,
+						errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+						errmsg("cannot %s migration \"%s\": another migration is in progress in schema \"%s\"",
+							   action, migration, schema),
+						errhint("Complete it with mig.complete() or undo it with mig.rollback() first."));
 			if (edata->sqlerrcode != ERRCODE_LOCK_NOT_AVAILABLE)
 				ReThrowError(edata);
 			if (attempt > mig_lock_retries)
-				ddl_report_lock_failure(action, migration, target, attempt);
+				ddl_report_lock_failure(action, migration, target, target_schema,
+										attempt);
 			ereport(DEBUG1,
 					errmsg_internal("%s of migration \"%s\": attempt %d timed out waiting for a lock, retrying",
 									action, migration, attempt));
@@ -153,60 +183,95 @@ ddl_backoff(int attempt)
 }
 
 /*
- * Give up: say which table could not be locked and who holds locks on it.
+ * Who holds the lock a query of pg_locks finds ($1 = target), as a phrase:
+ * "process 123 (AccessShareLock, application "x", state "idle")", or ""
+ * if no one can be found (the holder may have gone in the meantime).
+ */
+static char *
+ddl_lock_holders(const char *query, Oid target)
+{
+	StringInfoData holders;
+	Oid			argtypes[1] = {OIDOID};
+	Datum		values[1] = {ObjectIdGetDatum(target)};
+	uint64		i;
+
+	initStringInfo(&holders);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		return holders.data;
+	if (SPI_execute_with_args(query, 1, argtypes, values, NULL, true, 0) == SPI_OK_SELECT)
+	{
+		for (i = 0; i < SPI_processed; i++)
+		{
+			HeapTuple	tup = SPI_tuptable->vals[i];
+			TupleDesc	desc = SPI_tuptable->tupdesc;
+			char	   *item = psprintf("%sprocess %s (%s, application \"%s\", state \"%s\")",
+										i > 0 ? ", " : "",
+										SPI_getvalue(tup, desc, 1),
+										SPI_getvalue(tup, desc, 2),
+										SPI_getvalue(tup, desc, 3),
+										SPI_getvalue(tup, desc, 4));
+
+			appendStringInfoString(&holders, item);
+		}
+	}
+	SPI_finish();
+	return holders.data;
+}
+
+#define HOLDERS_SELECT \
+	"SELECT l.pid, l.mode, coalesce(a.application_name, ''), coalesce(a.state, '')" \
+	" FROM pg_catalog.pg_locks l" \
+	" LEFT JOIN pg_catalog.pg_stat_activity a ON a.pid = l.pid" \
+	" WHERE l.granted AND l.pid <> pg_catalog.pg_backend_pid()" \
+	" AND l.database = (SELECT oid FROM pg_catalog.pg_database" \
+	"                   WHERE datname = pg_catalog.current_database())"
+
+/*
+ * Give up: say which table (or schema) could not be locked and who holds
+ * locks on it.
  */
 static void
 ddl_report_lock_failure(const char *action, const char *migration, Oid target,
-						int attempts)
+						Oid target_schema, int attempts)
 {
-	StringInfoData holders;
 	char	   *relname = OidIsValid(target) ? get_rel_name(target) : NULL;
-
-	initStringInfo(&holders);
-	if (relname != NULL && SPI_connect() == SPI_OK_CONNECT)
-	{
-		Oid			argtypes[1] = {OIDOID};
-		Datum		values[1] = {ObjectIdGetDatum(target)};
-		uint64		i;
-
-		if (SPI_execute_with_args("SELECT l.pid, l.mode,"
-								  " coalesce(a.application_name, ''),"
-								  " coalesce(a.state, '')"
-								  " FROM pg_catalog.pg_locks l"
-								  " LEFT JOIN pg_catalog.pg_stat_activity a ON a.pid = l.pid"
-								  " WHERE l.locktype = 'relation' AND l.relation = $1"
-								  " AND l.granted AND l.pid <> pg_catalog.pg_backend_pid()"
-								  " ORDER BY l.pid LIMIT 5",
-								  1, argtypes, values, NULL, true, 0) == SPI_OK_SELECT)
-		{
-			for (i = 0; i < SPI_processed; i++)
-			{
-				HeapTuple	tup = SPI_tuptable->vals[i];
-				TupleDesc	desc = SPI_tuptable->tupdesc;
-
-				appendStringInfo(&holders, "%sprocess %s (%s, application \"%s\", state \"%s\")",
-								 i > 0 ? ", " : "",
-								 SPI_getvalue(tup, desc, 1),
-								 SPI_getvalue(tup, desc, 2),
-								 SPI_getvalue(tup, desc, 3),
-								 SPI_getvalue(tup, desc, 4));
-			}
-		}
-		SPI_finish();
-	}
+	char	   *nspname = OidIsValid(target_schema) ? get_namespace_name(target_schema) : NULL;
+	char	   *holders;
 
 	if (relname != NULL)
+	{
+		holders = ddl_lock_holders(HOLDERS_SELECT
+								   " AND l.locktype = 'relation' AND l.relation = $1"
+								   " ORDER BY l.pid LIMIT 5", target);
 		ereport(ERROR,
 				errcode(ERRCODE_LOCK_NOT_AVAILABLE),
 				errmsg("could not lock table \"%s\" for %s of migration \"%s\"",
 					   relname, action, migration),
-				holders.len > 0 ?
+				holders[0] ?
 				errdetail("Lock held by %s. Gave up after %d attempts, each waiting at most %d ms.",
-						  holders.data, attempts, mig_lock_timeout) :
+						  holders, attempts, mig_lock_timeout) :
 				errdetail("Gave up after %d attempts, each waiting at most %d ms.",
 						  attempts, mig_lock_timeout),
 				errhint("Retry when the table is less busy, or increase \"%s\" or \"%s\".",
 						"migrate_ext.lock_retries", "migrate_ext.lock_timeout"));
+	}
+	if (nspname != NULL)
+	{
+		holders = ddl_lock_holders(HOLDERS_SELECT
+								   " AND l.locktype = 'advisory' AND l.objid = $1"
+								   " ORDER BY l.pid LIMIT 5", target_schema);
+		ereport(ERROR,
+				errcode(ERRCODE_LOCK_NOT_AVAILABLE),
+				errmsg("could not lock schema \"%s\" for %s of migration \"%s\"",
+					   nspname, action, migration),
+				holders[0] ?
+				errdetail("Another start, complete or rollback of a migration of this schema is running in %s. Gave up after %d attempts, each waiting at most %d ms.",
+						  holders, attempts, mig_lock_timeout) :
+				errdetail("Another start, complete or rollback of a migration of this schema is running. Gave up after %d attempts, each waiting at most %d ms.",
+						  attempts, mig_lock_timeout),
+				errhint("Retry when it has finished, or increase \"%s\" or \"%s\".",
+						"migrate_ext.lock_retries", "migrate_ext.lock_timeout"));
+	}
 	ereport(ERROR,
 			errcode(ERRCODE_LOCK_NOT_AVAILABLE),
 			errmsg("could not obtain a lock for %s of migration \"%s\"",

@@ -26,4 +26,7 @@ extern void MigRunAttempts(const char *action, const char *migration,
 /* Run one SQL statement; target is the table it locks (or InvalidOid). */
 extern void MigExec(const char *sql, Oid target);
 
+/* Run a statement that takes the advisory lock of a schema (see state.c). */
+extern void MigExecSchemaLock(const char *sql, Oid schema_oid);
+
 #endif							/* MIG_DDL_H */

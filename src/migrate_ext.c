@@ -29,6 +29,8 @@ int			mig_lock_retries = 10;
 int			mig_retry_delay = 100;
 bool		mig_strict_expressions = true;
 char	   *mig_version = NULL;
+int			mig_backfill_batch_size = 10000;
+int			mig_backfill_delay = 0;
 
 void
 _PG_init(void)
@@ -80,6 +82,26 @@ _PG_init(void)
 							   PGC_USERSET,
 							   0,
 							   NULL, NULL, NULL);
+
+	DefineCustomIntVariable("migrate_ext.backfill_batch_size",
+							gettext_noop("Sets how many rows one backfill batch writes, each batch in its own transaction."),
+							NULL,
+							&mig_backfill_batch_size,
+							10000,
+							1, 10000000,
+							PGC_USERSET,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("migrate_ext.backfill_delay",
+							gettext_noop("Sets the pause between two backfill batches."),
+							NULL,
+							&mig_backfill_delay,
+							0,
+							0, 3600000,
+							PGC_USERSET,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("migrate_ext");
 }

@@ -15,6 +15,7 @@
 #define MIG_DELETED_TABLE_PREFIX "_mig_del_"
 #define MIG_SHADOW_COLUMN_PREFIX "_mig_new_"
 #define MIG_INTERNAL_PREFIX "_mig_"
+#define MIG_TRIGGER_NAME "_mig_dual_write"
 
 /* configuration parameters (migrate_ext.*) */
 extern int	mig_lock_timeout;		/* ms a DDL step waits for a lock */
@@ -22,5 +23,7 @@ extern int	mig_lock_retries;		/* attempts after the first lock timeout */
 extern int	mig_retry_delay;		/* ms of the first backoff sleep */
 extern bool mig_strict_expressions;	/* reject expressions that fail to compile */
 extern char *mig_version;			/* version schema this session writes through */
+extern int	mig_backfill_batch_size;	/* rows per backfill batch */
+extern int	mig_backfill_delay;		/* ms between backfill batches */
 
 #endif							/* MIGRATE_EXT_H */

@@ -42,9 +42,10 @@ MigOpRenameConstraint(MigPlan *plan, MigOperation *op)
 				errcode(ERRCODE_DUPLICATE_OBJECT),
 				errmsg("constraint \"%s\" of table \"%s\" already exists",
 					   op->to, op->table));
-	if (OidIsValid(get_relname_relid(op->to, plan->model->schema_oid)))
+	if (OidIsValid(get_constraint_index(conoid)) &&
+		OidIsValid(get_relname_relid(op->to, plan->model->schema_oid)))
 		ereport(ERROR,
-				errcode(ERRCODE_DUPLICATE_OBJECT),
+				errcode(ERRCODE_DUPLICATE_TABLE),
 				errmsg("relation \"%s\" already exists in schema \"%s\"",
 					   op->to, plan->schema),
 				errdetail("A constraint backed by an index gives its name to the index."));

@@ -40,17 +40,29 @@ static void check_name_free(MigPlan *plan, const char *name);
 static void
 check_name_free(MigPlan *plan, const char *name)
 {
+	Oid			relid;
+
 	if (MigModelFindTable(plan->model, name) != NULL)
 		ereport(ERROR,
 				errcode(ERRCODE_DUPLICATE_TABLE),
 				errmsg("table \"%s\" already exists in schema \"%s\"",
 					   name, plan->schema));
-	if (OidIsValid(get_relname_relid(name, plan->model->schema_oid)))
+	relid = get_relname_relid(name, plan->model->schema_oid);
+	if (OidIsValid(relid))
+	{
+		ListCell   *lc;
+		bool		renamed = false;
+
+		foreach(lc, plan->model->tables)
+			if (((MigModelTable *) lfirst(lc))->relid == relid)
+				renamed = true;
 		ereport(ERROR,
 				errcode(ERRCODE_DUPLICATE_TABLE),
 				errmsg("relation \"%s\" already exists in schema \"%s\"",
 					   name, plan->schema),
-				errdetail("A table this migration renames or drops keeps its name until the migration completes."));
+				renamed ?
+				errdetail("A table this migration renames keeps its name until the migration completes.") : 0);
+	}
 }
 
 static void

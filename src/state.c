@@ -23,6 +23,8 @@
 #include "access/htup_details.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
+#include "utils/inval.h"
+#include "utils/snapmgr.h"
 #include "utils/syscache.h"
 #include "miscadmin.h"
 
@@ -76,11 +78,26 @@ name_datum(const char *name)
 	return DirectFunctionCall1(namein, CStringGetDatum(name));
 }
 
-void
-MigStateLockSchema(Oid schema_oid)
+Oid
+MigStateLockSchema(const char *schema)
 {
-	MigExec(psprintf("SELECT pg_catalog.pg_advisory_xact_lock(%d, %d)",
-					 MIG_ADVISORY_LOCK_KEY, (int32) schema_oid), InvalidOid);
+	Oid			schema_oid = get_namespace_oid(schema, true);
+
+	if (!OidIsValid(schema_oid))
+		ereport(ERROR,
+				errcode(ERRCODE_INVALID_SCHEMA_NAME),
+				errmsg("schema \"%s\" does not exist", schema));
+	MigExecSchemaLock(psprintf("SELECT pg_catalog.pg_advisory_xact_lock(%d, %d)",
+							   MIG_ADVISORY_LOCK_KEY, (int32) schema_oid),
+					  schema_oid);
+
+	/*
+	 * Whoever held the lock may have just committed catalog changes (a
+	 * complete that renamed columns): read the catalogs afresh.
+	 */
+	AcceptInvalidationMessages();
+	InvalidateCatalogSnapshot();
+	return schema_oid;
 }
 
 MigActive *

@@ -36,8 +36,12 @@ extern void MigAsCaller(MigOwnerSave *save);
 /* The caller may migrate this schema: it owns it or may create in it. */
 extern void MigCheckSchemaPrivilege(Oid schema_oid, const char *schema);
 
-/* Serialize start, complete and rollback on one schema. */
-extern void MigStateLockSchema(Oid schema_oid);
+/*
+ * Serialize start, complete and rollback on one schema: take its advisory
+ * lock (raising 3F000 if the schema does not exist) and return its OID.
+ * Take it before reading anything about the schema.
+ */
+extern Oid	MigStateLockSchema(const char *schema);
 
 /* The migration in progress in a schema, or NULL. */
 extern MigActive *MigStateGetActive(const char *schema);
