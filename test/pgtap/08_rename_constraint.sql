@@ -87,7 +87,7 @@ SELECT throws_ok($$SELECT mig.start('03_bad', '{"operations": [{"rename_constrai
 SELECT throws_ok($$SELECT mig.start('03_bad', '{"operations": [{"rename_constraint": {"table": "users", "from": "age_must_be_positive", "to": "users_pkey"}}]}', 'app')$$,
 	'42710', NULL, 'renaming to an existing constraint name fails');
 SELECT throws_ok($$SELECT mig.start('03_bad', '{"operations": [{"rename_constraint": {"table": "users", "from": "users_email_unique", "to": "teams_pkey"}}]}', 'app')$$,
-	'42710', NULL, 'renaming to the name of an existing relation fails');
+	'42P07', NULL, 'renaming to the name of an existing relation fails');
 SELECT throws_ok($$SELECT mig.start('03_bad', '{"operations": [{"rename_constraint": {"table": "nope", "from": "a", "to": "b"}}]}', 'app')$$,
 	'42P01', NULL, 'renaming a constraint of a missing table fails');
 SELECT is((SELECT migration FROM mig.status('app')), '02_rename', 'failed migrations leave the status unchanged');
