@@ -6,7 +6,10 @@ MODULE_big = migrate_ext
 OBJS = \
 	$(WIN32RES) \
 	src/api.o \
+	src/backfill.o \
 	src/ddl.o \
+	src/dual_write.o \
+	src/dual_write_setup.o \
 	src/migrate_ext.o \
 	src/migration.o \
 	src/model.o \

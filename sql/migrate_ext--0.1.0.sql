@@ -58,8 +58,54 @@ CREATE TABLE @extschema@.steps (
 COMMENT ON TABLE @extschema@.steps IS
 	'Steps that complete or roll back the active migration of a schema.';
 
+--
+-- Dual write: per table of the active migration, the up and down rules its
+-- trigger applies.  Each rule is {"direction": "up"|"down", "target":
+-- attnum, "sql": expression, "names": [column name by attnum, or null]}:
+-- the expression sees the columns under the names the version had when the
+-- operation ran.
+--
+CREATE TABLE @extschema@.dual_writes (
+	relid		oid PRIMARY KEY,
+	schema		name NOT NULL,
+	migration	text NOT NULL,
+	old_version	text NOT NULL,
+	new_version	text NOT NULL,
+	rules		jsonb NOT NULL,
+	FOREIGN KEY (schema, migration)
+		REFERENCES @extschema@.migrations (schema, name) ON DELETE CASCADE
+);
+
+COMMENT ON TABLE @extschema@.dual_writes IS
+	'The up and down rules of the dual-write trigger of each migrated table.';
+
+--
+-- Backfill progress: rows of a table that existed before its trigger get
+-- their new columns in batches of physical blocks; next_block is committed
+-- with each batch.  Rows whose current version was written after the
+-- snapshot (xmin:xmax:start xid:start command:xip) went through the trigger and are never touched.
+--
+CREATE TABLE @extschema@.backfills (
+	relid		oid PRIMARY KEY,
+	schema		name NOT NULL,
+	migration	text NOT NULL,
+	snapshot	text NOT NULL,
+	next_block	bigint NOT NULL DEFAULT 0,
+	end_block	bigint NOT NULL,
+	rows_done	bigint NOT NULL DEFAULT 0,
+	started_at	timestamptz,
+	finished_at	timestamptz,
+	FOREIGN KEY (schema, migration)
+		REFERENCES @extschema@.migrations (schema, name) ON DELETE CASCADE
+);
+
+COMMENT ON TABLE @extschema@.backfills IS
+	'Progress of the backfill of each migrated table.';
+
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.migrations', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.steps', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.dual_writes', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.backfills', '');
 
 --
 -- The version schema a migration creates: "<schema>_<version>", version
@@ -217,4 +263,31 @@ COMMENT ON FUNCTION @extschema@.rollback(name) IS
 -- extension's functions write the state tables.
 --
 GRANT USAGE ON SCHEMA @extschema@ TO PUBLIC;
-GRANT SELECT ON @extschema@.migrations, @extschema@.steps TO PUBLIC;
+GRANT SELECT ON @extschema@.migrations, @extschema@.steps,
+	@extschema@.dual_writes, @extschema@.backfills TO PUBLIC;
+
+--
+-- Dual write and backfill.
+--
+CREATE FUNCTION @extschema@.dual_write()
+RETURNS trigger
+AS 'MODULE_PATHNAME', 'mig_dual_write'
+LANGUAGE C;
+
+COMMENT ON FUNCTION @extschema@.dual_write() IS
+	'Trigger that keeps the old and new versions of a migrated table in step.';
+
+CREATE FUNCTION @extschema@.row_predates(xid, cid, text)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'mig_row_predates'
+LANGUAGE C STRICT STABLE;
+
+COMMENT ON FUNCTION @extschema@.row_predates(xid, cid, text) IS
+	'Whether a row version was written before the given snapshot (internal, used by the backfill).';
+
+CREATE PROCEDURE @extschema@.backfill(schema name DEFAULT 'public', batch_size integer DEFAULT NULL)
+AS 'MODULE_PATHNAME', 'mig_backfill'
+LANGUAGE C;
+
+COMMENT ON PROCEDURE @extschema@.backfill(name, integer) IS
+	'Backfills the new columns of the active migration in batches, committing each batch.';

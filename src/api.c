@@ -18,6 +18,7 @@
 #include "utils/memutils.h"
 
 #include "ddl.h"
+#include "dual_write_setup.h"
 #include "migration.h"
 #include "model.h"
 #include "ops.h"
@@ -131,6 +132,8 @@ start_attempt(void *arg)
 					   migration->name, args->version_schema),
 				errhint("Give the migration another name or \"version_schema\"."));
 
+	plan.old_version = MigStateLatestVersion(args->schema);
+	plan.new_version = args->version_schema;
 	MigStateInsert(args->schema, migration->name, MigStateLatest(args->schema),
 				   args->document);
 	MigPlanOperations(&plan);
@@ -198,6 +201,9 @@ complete_attempt(void *arg)
 	MigCheckSchemaPrivilege(MigStateLockSchema(args->schema), args->schema);
 	active = args->active = get_active(args->schema, args->result_context);
 
+	MigBackfillCheckDone(args->schema, active->name);
+	MigDualWriteRemove(args->schema, active->name);
+
 	/* the old version's views name columns that complete may drop */
 	if (active->previous_version_schema)
 		MigViewsDrop(active->previous_version_schema);
@@ -233,6 +239,7 @@ rollback_attempt(void *arg)
 	active = args->active = get_active(args->schema, args->result_context);
 
 	MigViewsDrop(active->version_schema);
+	MigDualWriteRemove(args->schema, active->name);
 	MigStepsRun(args->schema, active->name, MIG_PHASE_ROLLBACK);
 	MigStateDelete(args->schema, active->name);
 }

@@ -15,6 +15,7 @@
 #include "parser/parser.h"
 #include "utils/builtins.h"
 
+#include "dual_write_setup.h"
 #include "ops.h"
 
 static void ops_error_context(void *arg);
@@ -91,6 +92,46 @@ MigPlanOperations(MigPlan *plan)
 	}
 	plan->op = NULL;
 	error_context_stack = errcallback.previous;
+
+	MigDualWriteInstall(plan);
+}
+
+/*
+ * Record a dual-write rule.  Its expression sees the table's columns under
+ * the names the model gives them now, when the operation runs: later
+ * operations of the migration do not change what it means.
+ */
+void
+MigAddRule(MigPlan *plan, MigModelTable *table, bool up, AttrNumber target,
+		   const char *target_name, const char *sql)
+{
+	MigRule    *rule = palloc0(sizeof(MigRule));
+	AttrNumber	max = 0;
+	AttrNumber	attnum;
+	ListCell   *lc;
+
+	rule->relid = table->relid;
+	rule->op = plan->op;
+	rule->up = up;
+	rule->target = target;
+	rule->target_name = pstrdup(target_name);
+	rule->sql = pstrdup(sql);
+	foreach(lc, table->columns)
+		max = Max(max, ((MigModelColumn *) lfirst(lc))->attnum);
+	for (attnum = 1; attnum <= max; attnum++)
+	{
+		char	   *name = NULL;
+
+		foreach(lc, table->columns)
+		{
+			MigModelColumn *col = lfirst(lc);
+
+			if (col->attnum == attnum && !col->hidden)
+				name = col->name;
+		}
+		rule->names = lappend(rule->names, name);
+	}
+	plan->rules = lappend(plan->rules, rule);
 }
 
 /*

@@ -16,11 +16,26 @@
 #include "migration.h"
 #include "model.h"
 
+/* an up or down rule of a table's dual-write trigger, as planned */
+typedef struct MigRule
+{
+	Oid			relid;
+	MigOperation *op;			/* the operation it comes from */
+	bool		up;				/* up (old -> new) or down (new -> old) */
+	AttrNumber	target;			/* column it writes */
+	char	   *target_name;	/* that column's name in the migration */
+	char	   *sql;			/* the user's expression */
+	List	   *names;			/* column names it sees, by attnum (NULL: none) */
+} MigRule;
+
 typedef struct MigPlan
 {
 	MigMigration *migration;
 	const char *schema;
+	const char *old_version;	/* schema the old version reads through */
+	const char *new_version;	/* the version schema being created */
 	MigModel   *model;
+	List	   *rules;			/* MigRule * */
 	MigOperation *op;			/* operation being planned */
 	int			complete_seq;	/* steps recorded so far, per phase */
 	int			rollback_seq;
@@ -43,6 +58,9 @@ extern void MigOpSql(MigPlan *plan, MigOperation *op);
 /* helpers shared by the operations */
 extern char *MigInternalName(const char *prefix, const char *name);
 extern char *MigRewriteColumnRefs(const char *expr, MigModelTable *table);
+extern void MigAddRule(MigPlan *plan, MigModelTable *table, bool up,
+					   AttrNumber target, const char *target_name,
+					   const char *sql);
 extern void MigNotSupportedYet(MigPlan *plan, MigOperation *op, const char *what);
 extern char *MigForeignKeyClause(MigPlan *plan, const char *table,
 								 List *columns, const char *match_type,

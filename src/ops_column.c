@@ -91,8 +91,8 @@ MigOpAddColumn(MigPlan *plan, MigOperation *op)
 						  col->name),
 				errhint("Drop the leftover column \"%s\" first.", shadow));
 
-	if (op->up != NULL)
-		MigNotSupportedYet(plan, op, "an \"up\" expression");
+	if (!col->nullable && col->default_expr == NULL && op->up == NULL)
+		MigNotSupportedYet(plan, op, "a NOT NULL column without a default");
 	if (col->unique)
 		MigNotSupportedYet(plan, op, "a unique column");
 	if (col->generated_expression != NULL || col->is_identity)
@@ -106,7 +106,12 @@ MigOpAddColumn(MigPlan *plan, MigOperation *op)
 					 quote_identifier(shadow), col->type);
 	if (col->default_expr)
 		appendStringInfo(&sql, " DEFAULT %s", col->default_expr);
-	if (!col->nullable)
+	/*
+	 * NOT NULL without a default cannot hold for existing rows until the
+	 * backfill has run: a NOT VALID check enforces it for new rows, and
+	 * complete validates it and turns it into NOT NULL without a scan.
+	 */
+	if (!col->nullable && col->default_expr != NULL)
 		appendStringInfoString(&sql, " NOT NULL");
 	MigExec(sql.data, table->relid);
 
@@ -119,6 +124,24 @@ MigOpAddColumn(MigPlan *plan, MigOperation *op)
 						 quote_identifier(shadow),
 						 quote_literal_cstr(col->comment)), table->relid);
 
+	if (op->up != NULL)
+		MigAddRule(plan, table, true, attnum, col->name, op->up);
+	if (!col->nullable && col->default_expr == NULL)
+	{
+		char	   *check = MigInternalName("_mig_notnull_", col->name);
+		Oid			conoid;
+
+		MigExec(psprintf("ALTER TABLE %s ADD CONSTRAINT %s CHECK (%s IS NOT NULL) NOT VALID",
+						 qtable, quote_identifier(check), quote_identifier(shadow)),
+				table->relid);
+		conoid = get_relation_constraint_oid(table->relid, check, false);
+		MigStepAdd(plan, MIG_PHASE_COMPLETE, "validate_constraint", table->relid,
+				   InvalidAttrNumber, conoid, NULL, NULL);
+		MigStepAdd(plan, MIG_PHASE_COMPLETE, "set_not_null", table->relid,
+				   attnum, InvalidOid, NULL, NULL);
+		MigStepAdd(plan, MIG_PHASE_COMPLETE, "drop_constraint", table->relid,
+				   InvalidAttrNumber, conoid, NULL, NULL);
+	}
 	MigModelAddColumn(table, attnum, col->name);
 
 	/*
@@ -170,10 +193,9 @@ MigOpDropColumn(MigPlan *plan, MigOperation *op)
 	MigModelTable *table = MigModelGetTable(plan->model, op->table);
 	MigModelColumn *col = MigModelGetColumn(table, op->column);
 
-	if (op->down != NULL)
-		MigNotSupportedYet(plan, op, "a \"down\" expression");
-
 	col->hidden = true;
+	if (op->down != NULL)
+		MigAddRule(plan, table, false, col->attnum, col->name, op->down);
 	MigStepAdd(plan, MIG_PHASE_COMPLETE, "drop_column", table->relid,
 			   col->attnum, InvalidOid, NULL, NULL);
 }

@@ -145,6 +145,20 @@ MigStateLatest(const char *schema)
 	return SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 }
 
+char *
+MigStateLatestVersion(const char *schema)
+{
+	Oid			argtypes[1] = {NAMEOID};
+	Datum		values[1] = {name_datum(schema)};
+	char	   *version;
+
+	if (SPI_execute_with_args("SELECT mig.latest_version($1)",
+							  1, argtypes, values, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read migration state");
+	version = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	return version ? version : pstrdup(schema);
+}
+
 bool
 MigStateExists(const char *schema, const char *name)
 {

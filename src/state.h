@@ -48,6 +48,8 @@ extern MigActive *MigStateGetActive(const char *schema);
 
 /* The latest migration's name, or NULL if the schema has no history. */
 extern char *MigStateLatest(const char *schema);
+/* The schema the current version reads through: latest version schema, or the base schema. */
+extern char *MigStateLatestVersion(const char *schema);
 extern bool MigStateExists(const char *schema, const char *name);
 
 extern void MigStateInsert(const char *schema, const char *name,

@@ -217,6 +217,14 @@ step_run(MigStep *step, MigPhase phase)
 						 MigQuoteTable(step->relid),
 						 quote_identifier(constraint_name(step->objid)),
 						 quote_identifier(step->name));
+	else if (strcmp(step->kind, "set_not_null") == 0)
+		appendStringInfo(&sql, "ALTER TABLE %s ALTER COLUMN %s SET NOT NULL",
+						 MigQuoteTable(step->relid),
+						 MigQuoteColumn(step->relid, step->attnum));
+	else if (strcmp(step->kind, "drop_constraint") == 0)
+		appendStringInfo(&sql, "ALTER TABLE %s DROP CONSTRAINT %s",
+						 MigQuoteTable(step->relid),
+						 quote_identifier(constraint_name(step->objid)));
 	else if (strcmp(step->kind, "validate_constraint") == 0)
 		appendStringInfo(&sql, "ALTER TABLE %s VALIDATE CONSTRAINT %s",
 						 MigQuoteTable(step->relid),

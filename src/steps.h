@@ -31,6 +31,8 @@ typedef enum MigPhase
  *	rename_column		relid, attnum, name
  *	rename_constraint	relid, objid (constraint), name
  *	validate_constraint relid, objid
+ *	set_not_null		relid, attnum
+ *	drop_constraint		relid, objid
  *	replica_identity	relid, name (FULL, DEFAULT, NOTHING or INDEX), objid (index)
  */
 extern void MigStepAdd(MigPlan *plan, MigPhase phase, const char *kind,

@@ -1,0 +1,298 @@
+/*-------------------------------------------------------------------------
+ *
+ * dual_write_setup.c
+ *		Install a migration's dual-write triggers at start, and remove them
+ *		at complete and rollback.
+ *
+ *		At start, every up and down expression is compiled against the
+ *		version it reads, so a mistake (a syntax error, an unknown column, a
+ *		type that does not fit) fails start instead of the first write in
+ *		production; with migrate_ext.strict_expressions off it is a warning,
+ *		as pgroll accepts such a migration.  Then each table gets its rules
+ *		in mig.dual_writes, one ENABLE ALWAYS trigger (so it still fires for
+ *		the backfill, which runs as the replication role "replica"), and, if
+ *		it has up rules, a backfill starting from a snapshot taken while the
+ *		table is locked against writers.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/relation.h"
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "lib/stringinfo.h"
+#include "storage/bufmgr.h"
+#include "utils/builtins.h"
+#include "utils/json.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/resowner.h"
+
+#include "backfill.h"
+#include "ddl.h"
+#include "dual_write.h"
+#include "dual_write_setup.h"
+#include "migrate_ext.h"
+#include "model.h"
+#include "state.h"
+
+static void check_rule(MigPlan *plan, MigRule *rule);
+static char *rules_json(List *rules, Oid relid);
+static void install_table(MigPlan *plan, Oid relid);
+
+/*
+ * Compile a rule in a subtransaction, so that with strict expressions off
+ * its error becomes a warning.
+ */
+static void
+check_rule(MigPlan *plan, MigRule *rule)
+{
+	MemoryContext oldcontext = CurrentMemoryContext;
+	ResourceOwner oldowner = CurrentResourceOwner;
+	Relation	rel = relation_open(rule->relid, AccessShareLock);
+	const char *direction = rule->up ? "up" : "down";
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(oldcontext);
+	PG_TRY();
+	{
+		(void) MigCompileRule(rel, rule->sql, rule->names, rule->target);
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcontext);
+		CurrentResourceOwner = oldowner;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(oldcontext);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcontext);
+		CurrentResourceOwner = oldowner;
+
+		ereport(mig_strict_expressions ? ERROR : WARNING,
+				errcode(edata->sqlerrcode),
+				errmsg("invalid %s expression \"%s\" in operations[%d] (%s) of migration \"%s\": %s",
+					   direction, rule->sql, rule->op->index,
+					   MigOpKindName(rule->op->kind), plan->migration->name,
+					   edata->message),
+				errdetail("The expression computes column \"%s\" of table \"%s\".",
+						  rule->target_name, RelationGetRelationName(rel)),
+				mig_strict_expressions ?
+				errhint("Fix the expression, or set \"%s\" to off to accept it as pgroll does; writes that need it will then fail.",
+						"migrate_ext.strict_expressions") :
+				errhint("Writes that need this expression will fail until the migration is rolled back."));
+		FreeErrorData(edata);
+	}
+	PG_END_TRY();
+	relation_close(rel, AccessShareLock);
+}
+
+/* The rules of one table as a JSON array (see mig.dual_writes). */
+static char *
+rules_json(List *rules, Oid relid)
+{
+	StringInfoData buf;
+	ListCell   *lc;
+	int			n = 0;
+
+	initStringInfo(&buf);
+	appendStringInfoChar(&buf, '[');
+	foreach(lc, rules)
+	{
+		MigRule    *rule = lfirst(lc);
+		ListCell   *nc;
+
+		if (rule->relid != relid)
+			continue;
+		appendStringInfo(&buf, "%s{\"direction\": \"%s\", \"target\": %d, \"sql\": ",
+						 n++ > 0 ? ", " : "", rule->up ? "up" : "down", rule->target);
+		escape_json(&buf, rule->sql);
+		appendStringInfoString(&buf, ", \"names\": [");
+		foreach(nc, rule->names)
+		{
+			char	   *name = lfirst(nc);
+
+			if (foreach_current_index(nc) > 0)
+				appendStringInfoString(&buf, ", ");
+			if (name)
+				escape_json(&buf, name);
+			else
+				appendStringInfoString(&buf, "null");
+		}
+		appendStringInfoString(&buf, "]}");
+	}
+	appendStringInfoChar(&buf, ']');
+	return buf.data;
+}
+
+static void
+install_table(MigPlan *plan, Oid relid)
+{
+	char	   *qtable = MigQuoteTable(relid);
+	bool		backfill = false;
+	ListCell   *lc;
+	Oid			argtypes[6] = {OIDOID, NAMEOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID};
+	Datum		values[6];
+	MigOwnerSave save;
+
+	foreach(lc, plan->rules)
+	{
+		MigRule    *rule = lfirst(lc);
+
+		if (rule->relid == relid && rule->up)
+			backfill = true;
+	}
+
+	MigExec(psprintf("CREATE TRIGGER %s BEFORE INSERT OR UPDATE ON %s"
+					 " FOR EACH ROW EXECUTE FUNCTION mig.dual_write()",
+					 quote_identifier(MIG_TRIGGER_NAME), qtable), relid);
+	MigExec(psprintf("ALTER TABLE %s ENABLE ALWAYS TRIGGER %s",
+					 qtable, quote_identifier(MIG_TRIGGER_NAME)), relid);
+
+	values[0] = ObjectIdGetDatum(relid);
+	values[1] = DirectFunctionCall1(namein, CStringGetDatum(plan->schema));
+	values[2] = CStringGetTextDatum(plan->migration->name);
+	values[3] = CStringGetTextDatum(plan->old_version);
+	values[4] = CStringGetTextDatum(plan->new_version);
+	values[5] = CStringGetTextDatum(rules_json(plan->rules, relid));
+	MigAsExtensionOwner(&save);
+	if (SPI_execute_with_args("INSERT INTO mig.dual_writes"
+							  " (relid, schema, migration, old_version, new_version, rules)"
+							  " VALUES ($1, $2, $3, $4, $5, $6::jsonb)",
+							  6, argtypes, values, NULL, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "could not record dual-write rules");
+	MigAsCaller(&save);
+
+	if (backfill)
+	{
+		Relation	rel = relation_open(relid, AccessShareLock);
+		Oid			bargtypes[5] = {OIDOID, NAMEOID, TEXTOID, TEXTOID, INT8OID};
+		Datum		bvalues[5];
+
+		/* the trigger creation above keeps writers out: rows up to here predate it */
+		bvalues[0] = ObjectIdGetDatum(relid);
+		bvalues[1] = values[1];
+		bvalues[2] = values[2];
+		bvalues[3] = CStringGetTextDatum(MigBackfillSnapshot());
+		bvalues[4] = Int64GetDatum((int64) RelationGetNumberOfBlocks(rel));
+		relation_close(rel, AccessShareLock);
+
+		MigAsExtensionOwner(&save);
+		if (SPI_execute_with_args("INSERT INTO mig.backfills"
+								  " (relid, schema, migration, snapshot, end_block)"
+								  " VALUES ($1, $2, $3, $4, $5)",
+								  5, bargtypes, bvalues, NULL, false, 0) != SPI_OK_INSERT)
+			elog(ERROR, "could not record backfill");
+		MigAsCaller(&save);
+	}
+}
+
+void
+MigDualWriteInstall(MigPlan *plan)
+{
+	List	   *relids = NIL;
+	ListCell   *lc;
+
+	foreach(lc, plan->rules)
+	{
+		MigRule    *rule = lfirst(lc);
+
+		check_rule(plan, rule);
+		relids = list_append_unique_oid(relids, rule->relid);
+	}
+	foreach(lc, relids)
+		install_table(plan, lfirst_oid(lc));
+}
+
+void
+MigDualWriteRemove(const char *schema, const char *migration)
+{
+	Oid			argtypes[2] = {NAMEOID, TEXTOID};
+	Datum		values[2];
+	List	   *relids = NIL;
+	ListCell   *lc;
+	uint64		i;
+	MigOwnerSave save;
+
+	values[0] = DirectFunctionCall1(namein, CStringGetDatum(schema));
+	values[1] = CStringGetTextDatum(migration);
+	if (SPI_execute_with_args("SELECT relid FROM mig.dual_writes"
+							  " WHERE schema = $1 AND migration = $2",
+							  2, argtypes, values, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read dual-write rules");
+	for (i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+
+		relids = lappend_oid(relids,
+							 DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
+															SPI_tuptable->tupdesc,
+															1, &isnull)));
+	}
+	foreach(lc, relids)
+	{
+		Oid			relid = lfirst_oid(lc);
+
+		if (get_rel_name(relid) != NULL)
+			MigExec(psprintf("DROP TRIGGER IF EXISTS %s ON %s",
+							 quote_identifier(MIG_TRIGGER_NAME), MigQuoteTable(relid)),
+					relid);
+	}
+
+	MigAsExtensionOwner(&save);
+	if (SPI_execute_with_args("DELETE FROM mig.dual_writes WHERE schema = $1 AND migration = $2",
+							  2, argtypes, values, NULL, false, 0) != SPI_OK_DELETE ||
+		SPI_execute_with_args("DELETE FROM mig.backfills WHERE schema = $1 AND migration = $2",
+							  2, argtypes, values, NULL, false, 0) != SPI_OK_DELETE)
+		elog(ERROR, "could not forget dual-write rules");
+	MigAsCaller(&save);
+}
+
+void
+MigBackfillCheckDone(const char *schema, const char *migration)
+{
+	Oid			argtypes[2] = {NAMEOID, TEXTOID};
+	Datum		values[2];
+	StringInfoData progress;
+	uint64		i;
+
+	values[0] = DirectFunctionCall1(namein, CStringGetDatum(schema));
+	values[1] = CStringGetTextDatum(migration);
+	if (SPI_execute_with_args("SELECT coalesce(c.relname::text, b.relid::text), b.next_block,"
+							  " b.end_block, b.rows_done,"
+							  " (100 * b.next_block / b.end_block)::int"
+							  " FROM mig.backfills b"
+							  " LEFT JOIN pg_catalog.pg_class c ON c.oid = b.relid"
+							  " WHERE b.schema = $1 AND b.migration = $2"
+							  "   AND b.next_block < b.end_block ORDER BY 1",
+							  2, argtypes, values, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read backfill progress");
+	if (SPI_processed == 0)
+		return;
+
+	initStringInfo(&progress);
+	for (i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+
+		appendStringInfo(&progress, "%stable \"%s\": block %s of %s (%s%%), %s rows written",
+						 i > 0 ? "; " : "",
+						 SPI_getvalue(tup, desc, 1), SPI_getvalue(tup, desc, 2),
+						 SPI_getvalue(tup, desc, 3), SPI_getvalue(tup, desc, 5),
+						 SPI_getvalue(tup, desc, 4));
+	}
+	ereport(ERROR,
+			errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			errmsg("cannot complete migration \"%s\": its backfill is not finished",
+				   migration),
+			errdetail("Backfill progress: %s.", progress.data),
+			errhint("Run CALL mig.backfill('%s') and complete the migration when it has finished.",
+					schema));
+}
