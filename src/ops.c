@@ -291,26 +291,30 @@ MigRewriteColumnRefs(const char *expr, MigModelTable *table)
 /*
  * " REFERENCES schema.table (columns) MATCH ... ON DELETE ... ON UPDATE ...",
  * with the referenced table and columns mapped to their physical names.
+ * creating names the table create_table is making, which may reference
+ * itself before it is in the model.
  */
 char *
-MigForeignKeyClause(MigPlan *plan, const char *table, List *columns,
-					const char *match_type, const char *on_delete,
-					const char *on_update, List *on_delete_set_columns,
+MigForeignKeyClause(MigPlan *plan, const char *creating, const char *table,
+					List *columns, const char *match_type,
+					const char *on_delete, const char *on_update,
+					List *on_delete_set_columns,
 					bool deferrable, bool initially_deferred)
 {
-	MigModelTable *ref = MigModelGetTable(plan->model, table);
+	bool		self = creating != NULL && strcmp(table, creating) == 0;
+	MigModelTable *ref = self ? NULL : MigModelGetTable(plan->model, table);
 	StringInfoData buf;
 	ListCell   *lc;
 
 	initStringInfo(&buf);
-	appendStringInfo(&buf, " REFERENCES %s (", MigQuoteTable(ref->relid));
+	appendStringInfo(&buf, " REFERENCES %s (",
+					 self ? quote_qualified_identifier(plan->schema, table) :
+					 MigQuoteTable(ref->relid));
 	foreach(lc, columns)
-	{
-		MigModelColumn *col = MigModelGetColumn(ref, lfirst(lc));
-
 		appendStringInfo(&buf, "%s%s", foreach_current_index(lc) > 0 ? ", " : "",
-						 MigQuoteColumn(ref->relid, col->attnum));
-	}
+						 self ? quote_identifier(lfirst(lc)) :
+						 MigQuoteColumn(ref->relid,
+										MigModelGetColumn(ref, lfirst(lc))->attnum));
 	appendStringInfoChar(&buf, ')');
 	if (match_type)
 		appendStringInfo(&buf, " MATCH %s", match_type);

@@ -62,7 +62,8 @@ extern void MigAddRule(MigPlan *plan, MigModelTable *table, bool up,
 					   AttrNumber target, const char *target_name,
 					   const char *sql);
 extern void MigNotSupportedYet(MigPlan *plan, MigOperation *op, const char *what);
-extern char *MigForeignKeyClause(MigPlan *plan, const char *table,
+extern char *MigForeignKeyClause(MigPlan *plan, const char *creating,
+								 const char *table,
 								 List *columns, const char *match_type,
 								 const char *on_delete, const char *on_update,
 								 List *on_delete_set_columns,

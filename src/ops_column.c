@@ -168,7 +168,7 @@ MigOpAddColumn(MigPlan *plan, MigOperation *op)
 		MigExec(psprintf("ALTER TABLE %s ADD CONSTRAINT %s FOREIGN KEY (%s)%s NOT VALID",
 						 qtable, quote_identifier(fk->name),
 						 quote_identifier(shadow),
-						 MigForeignKeyClause(plan, fk->table,
+						 MigForeignKeyClause(plan, NULL, fk->table,
 											 list_make1(fk->column),
 											 fk->match_type, fk->on_delete,
 											 fk->on_update, NIL,

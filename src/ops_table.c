@@ -29,11 +29,6 @@ static void append_column(StringInfo buf, MigPlan *plan, MigOperation *op,
 static void append_constraint(StringInfo buf, MigPlan *plan, MigOperation *op,
 							  MigConstraint *con);
 static void append_name_list(StringInfo buf, List *names);
-static char *fk_clause(MigPlan *plan, MigOperation *op, const char *table,
-					   List *columns, const char *match_type,
-					   const char *on_delete, const char *on_update,
-					   List *on_delete_set_columns, bool deferrable,
-					   bool initially_deferred);
 static void check_name_free(MigPlan *plan, const char *name);
 
 /* A new table name must be free both in the new version and physically. */
@@ -77,46 +72,6 @@ append_name_list(StringInfo buf, List *names)
 	appendStringInfoChar(buf, ')');
 }
 
-/*
- * A foreign key of the table being created may reference that table
- * itself, which is not in the model yet.
- */
-static char *
-fk_clause(MigPlan *plan, MigOperation *op, const char *table, List *columns,
-		  const char *match_type, const char *on_delete, const char *on_update,
-		  List *on_delete_set_columns, bool deferrable, bool initially_deferred)
-{
-	StringInfoData buf;
-
-	if (strcmp(table, op->name) != 0)
-		return MigForeignKeyClause(plan, table, columns, match_type, on_delete,
-								   on_update, on_delete_set_columns,
-								   deferrable, initially_deferred);
-
-	initStringInfo(&buf);
-	appendStringInfo(&buf, " REFERENCES %s ",
-					 quote_qualified_identifier(plan->schema, table));
-	append_name_list(&buf, columns);
-	if (match_type)
-		appendStringInfo(&buf, " MATCH %s", match_type);
-	if (on_delete)
-	{
-		appendStringInfo(&buf, " ON DELETE %s", on_delete);
-		if (on_delete_set_columns != NIL)
-		{
-			appendStringInfoChar(&buf, ' ');
-			append_name_list(&buf, on_delete_set_columns);
-		}
-	}
-	if (on_update)
-		appendStringInfo(&buf, " ON UPDATE %s", on_update);
-	if (deferrable)
-		appendStringInfoString(&buf, " DEFERRABLE");
-	if (initially_deferred)
-		appendStringInfoString(&buf, " INITIALLY DEFERRED");
-	return buf.data;
-}
-
 static void
 append_column(StringInfo buf, MigPlan *plan, MigOperation *op, MigColumn *col)
 {
@@ -149,7 +104,7 @@ append_column(StringInfo buf, MigPlan *plan, MigOperation *op, MigColumn *col)
 
 		appendStringInfo(buf, " CONSTRAINT %s%s",
 						 quote_identifier(fk->name),
-						 fk_clause(plan, op, fk->table,
+						 MigForeignKeyClause(plan, op->name, fk->table,
 								   list_make1(fk->column), fk->match_type,
 								   fk->on_delete, fk->on_update, NIL,
 								   fk->deferrable, fk->initially_deferred));
@@ -198,7 +153,7 @@ append_constraint(StringInfo buf, MigPlan *plan, MigOperation *op,
 			appendStringInfoString(buf, "FOREIGN KEY ");
 			append_name_list(buf, con->columns);
 			appendStringInfoString(buf,
-								   fk_clause(plan, op, con->references->table,
+								   MigForeignKeyClause(plan, op->name, con->references->table,
 											 con->references->columns,
 											 con->references->match_type,
 											 con->references->on_delete,
