@@ -34,6 +34,10 @@ TAP_TESTS = 1
 PROVE_TESTS = test/t/*.pl
 EXTRA_CLEAN = tmp_regress test/isolation/output_iso
 
+# rebuild what includes a header when the header changes
+override autodepend = yes
+EXTRA_CLEAN += .deps
+
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
