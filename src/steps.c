@@ -117,17 +117,12 @@ MigStepsRun(const char *schema, const char *migration, MigPhase phase)
 	values[0] = DirectFunctionCall1(namein, CStringGetDatum(schema));
 	values[1] = CStringGetTextDatum(migration);
 	values[2] = CStringGetTextDatum(phase_name(phase));
-	rc = SPI_execute_with_args(phase == MIG_PHASE_COMPLETE ?
-							   "SELECT step->>'kind', (step->>'relid')::oid,"
-							   " (step->>'attnum')::int4, (step->>'objid')::oid,"
-							   " step->>'name', step->>'sql'"
-							   " FROM mig.steps WHERE schema = $1 AND migration = $2"
-							   " AND phase = $3 ORDER BY seq" :
-							   "SELECT step->>'kind', (step->>'relid')::oid,"
-							   " (step->>'attnum')::int4, (step->>'objid')::oid,"
-							   " step->>'name', step->>'sql'"
-							   " FROM mig.steps WHERE schema = $1 AND migration = $2"
-							   " AND phase = $3 ORDER BY seq DESC",
+	rc = SPI_execute_with_args(psprintf("SELECT step->>'kind', (step->>'relid')::oid,"
+										" (step->>'attnum')::int4, (step->>'objid')::oid,"
+										" step->>'name', step->>'sql'"
+										" FROM mig.steps WHERE schema = $1 AND migration = $2"
+										" AND phase = $3 ORDER BY seq %s",
+										phase == MIG_PHASE_COMPLETE ? "ASC" : "DESC"),
 							   3, argtypes, values, NULL, false, 0);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "could not read migration steps: SPI code %d", rc);
