@@ -7,6 +7,7 @@ OBJS = \
 	$(WIN32RES) \
 	src/api.o \
 	src/backfill.o \
+	src/column_dup.o \
 	src/ddl.o \
 	src/dual_write.o \
 	src/dual_write_setup.o \
@@ -14,9 +15,12 @@ OBJS = \
 	src/migration.o \
 	src/model.o \
 	src/ops.o \
+	src/ops_alter.o \
 	src/ops_column.o \
+	src/ops_constraint.o \
 	src/ops_misc.o \
 	src/ops_table.o \
+	src/rule_compile.o \
 	src/state.o \
 	src/steps.o \
 	src/views.o

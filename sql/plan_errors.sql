@@ -256,19 +256,42 @@ SELECT try_start(repeat('v', 60), '{"operations": []}', 'no');
 --
 -- Operations not supported yet
 --
-SELECT try_start('m', '{"operations": [{"alter_column": {"table": "items", "column": "name",
-	"nullable": true, "up": "name", "down": "coalesce(name, ''?'')"}}]}');
 SELECT try_start('m', '{"operations": [{"create_index": {"name": "items_name_idx",
 	"table": "items", "columns": [{"column": "name"}]}}]}');
 SELECT try_start('m', '{"operations": [{"drop_index": {"name": "items_code_idx"}}]}');
-SELECT try_start('m', '{"operations": [{"drop_constraint": {"table": "items",
-	"name": "items_price_check", "up": "price", "down": "price"}}]}');
-SELECT try_start('m', '{"operations": [{"add_column": {"table": "items", "up": "(SELECT max(name) FROM pe.items)",
-	"column": {"name": "c", "type": "text", "nullable": true}}}]}');
 -- an unsupported operation after a supported one
 SELECT try_start('m', '{"operations": [{"drop_column": {"table": "items", "column": "price"}},
-	{"alter_column": {"table": "items", "column": "name", "nullable": true,
-	 "up": "name", "down": "coalesce(name, ''?'')"}}]}');
+	{"create_index": {"name": "items_name_idx", "table": "items", "columns": [{"column": "name"}]}}]}');
+
+--
+-- Column changes (alter_column and the constraint operations) that the
+-- catalog rules out
+--
+-- a column another table's foreign key references
+SELECT try_start('m', '{"operations": [{"alter_column": {"table": "items", "column": "id",
+	"type": "bigint", "up": "id", "down": "id"}}]}');
+SELECT try_start('m', '{"operations": [{"alter_column": {"table": "items", "column": "nope",
+	"nullable": true, "up": "nope", "down": "nope"}}]}');
+SELECT try_start('m', '{"operations": [{"alter_column": {"table": "items", "column": "name",
+	"unique": {"name": "orders_id_idx"}}}]}');
+-- an up expression whose subquery reads a table that does not exist
+SELECT try_start('m', '{"operations": [{"alter_column": {"table": "items", "column": "name",
+	"nullable": true, "up": "(SELECT max(n.name) FROM pe.nothing n)", "down": "name"}}]}');
+SELECT try_start('m', '{"operations": [{"drop_constraint": {"table": "items",
+	"name": "no_such_check", "up": "price", "down": "price"}}]}');
+SELECT try_start('m', '{"operations": [{"drop_constraint": {"table": "items",
+	"name": "items_pkey", "up": "id", "down": "id"}}]}');
+SELECT try_start('m', '{"operations": [{"drop_multicolumn_constraint": {"table": "items",
+	"name": "items_price_check", "down": {"price": "price", "name": "name"}}}]}');
+SELECT try_start('m', '{"operations": [{"create_constraint": {"table": "items",
+	"name": "items_price_check", "type": "check", "columns": ["price"], "check": "price < 100",
+	"up": {"price": "price"}, "down": {"price": "price"}}}]}');
+SELECT try_start('m', '{"operations": [{"create_constraint": {"table": "items",
+	"name": "items_pk2", "type": "primary_key", "columns": ["code"],
+	"up": {"code": "code"}, "down": {"code": "code"}}}]}');
+SELECT try_start('m', '{"operations": [{"create_constraint": {"table": "items",
+	"name": "items_code_uq", "type": "unique", "columns": ["nope"],
+	"up": {"nope": "nope"}, "down": {"nope": "nope"}}}]}');
 
 --
 -- A later operation fails after earlier ones did their work: nothing of

@@ -20,4 +20,11 @@
 #include "utils/guc_hooks.h"
 #endif
 
+/* ExecutorRun lost its execute_once argument in PostgreSQL 18 */
+#if PG_VERSION_NUM >= 180000
+#define MigExecutorRun(qd, dir, count) ExecutorRun(qd, dir, count)
+#else
+#define MigExecutorRun(qd, dir, count) ExecutorRun(qd, dir, count, true)
+#endif
+
 #endif							/* MIG_COMPAT_H */

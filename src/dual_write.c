@@ -50,22 +50,31 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/syscache.h"
 #include "utils/varlena.h"
 
 #include "dual_write.h"
 #include "migrate_ext.h"
+#include "rule_compile.h"
 
 PG_FUNCTION_INFO_V1(mig_dual_write);
 
 bool		MigBackfillWriting = false;
 
+/*
+ * The rules of one direction, in the order they run.  A rule that reads a
+ * column an earlier rule writes (a column changed twice in one migration,
+ * or an added column computed from an altered one) starts a new stage: it
+ * sees the row as the rules before it left it.
+ */
 typedef struct DualWriteRules
 {
 	bool		compiled;
 	int			count;
 	List	   *names;			/* per rule: List of column names by attnum */
 	int		   *targets;		/* columns the rules write */
-	ExprState **exprs;
+	MigCompiledRule *rules;
+	bool	   *new_stage;		/* rule i reads what an earlier one wrote */
 	char	  **sources;		/* expression text, for error context */
 	Datum	   *values;			/* room for one row's results */
 	bool	   *nulls;
@@ -82,6 +91,10 @@ typedef struct DualWriteEntry
 	DualWriteRules up;
 	DualWriteRules down;
 	ExprContext *econtext;
+	TupleDesc	desc;			/* a copy of the table's descriptor */
+	TupleTableSlot *slot;		/* the row between stages */
+	ParamListInfo params;		/* the row's columns, for rules with a query */
+	List	   *deps;			/* other relations the rules' queries read */
 	char	   *path;			/* search_path the answer below is for */
 	bool		path_is_new;
 } DualWriteEntry;
@@ -97,10 +110,10 @@ typedef struct RuleErrorContext
 static HTAB *dual_write_cache = NULL;
 
 static void dual_write_invalidate(Datum arg, Oid relid);
+static void dual_write_invalidate_all(Datum arg, int cacheid, uint32 hashvalue);
 static DualWriteEntry *dual_write_entry(Relation rel);
 static void dual_write_load(DualWriteEntry *entry, Relation rel);
 static bool writer_is_new(DualWriteEntry *entry);
-static Node *unwrap_select(Node *node);
 static void rule_error_context(void *arg);
 static void rules_alloc(DualWriteRules *rules, int n);
 static void rules_compile(DualWriteEntry *entry, DualWriteRules *rules,
@@ -119,6 +132,14 @@ MigDualWriteInit(void)
 	dual_write_cache = hash_create("migrate_ext dual-write rules", 16, &ctl,
 								   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 	CacheRegisterRelcacheCallback(dual_write_invalidate, (Datum) 0);
+	/* a rule may call, or have inlined, a function that is redefined */
+	CacheRegisterSyscacheCallback(PROCOID, dual_write_invalidate_all, (Datum) 0);
+}
+
+static void
+dual_write_invalidate_all(Datum arg, int cacheid, uint32 hashvalue)
+{
+	dual_write_invalidate(arg, InvalidOid);
 }
 
 static void
@@ -129,112 +150,13 @@ dual_write_invalidate(Datum arg, Oid relid)
 
 	if (dual_write_cache == NULL)
 		return;
-	if (OidIsValid(relid))
-	{
-		entry = hash_search(dual_write_cache, &relid, HASH_FIND, NULL);
-		if (entry != NULL)
-			entry->valid = false;
-		return;
-	}
 	hash_seq_init(&status, dual_write_cache);
 	while ((entry = hash_seq_search(&status)) != NULL)
-		entry->valid = false;
-}
-
-/*
- * pgroll writes expressions either plainly or as "SELECT expr"; a scalar
- * subquery that is nothing but a target list is the expression itself.
- */
-static Node *
-unwrap_select(Node *node)
-{
-	while (node != NULL && IsA(node, SubLink))
 	{
-		SubLink    *sublink = (SubLink *) node;
-		SelectStmt *select = (SelectStmt *) sublink->subselect;
-
-		if (sublink->subLinkType != EXPR_SUBLINK || !IsA(select, SelectStmt) ||
-			select->op != SETOP_NONE || select->fromClause != NIL ||
-			select->whereClause != NULL || select->groupClause != NIL ||
-			select->havingClause != NULL || select->windowClause != NIL ||
-			select->distinctClause != NIL || select->sortClause != NIL ||
-			select->limitCount != NULL || select->limitOffset != NULL ||
-			select->withClause != NULL || select->valuesLists != NIL ||
-			select->intoClause != NULL || list_length(select->targetList) != 1)
-			break;
-		node = ((ResTarget *) linitial(select->targetList))->val;
+		if (!OidIsValid(relid) || entry->relid == relid ||
+			list_member_oid(entry->deps, relid))
+			entry->valid = false;
 	}
-	return node;
-}
-
-ExprState *
-MigCompileRule(Relation rel, const char *sql, List *names, AttrNumber target)
-{
-	TupleDesc	desc = RelationGetDescr(rel);
-	Form_pg_attribute att = TupleDescAttr(desc, target - 1);
-	char	   *query = psprintf("SELECT (%s)", sql);
-	List	   *raw;
-	SelectStmt *select;
-	Node	   *node;
-	ParseState *pstate;
-	ParseNamespaceItem *nsitem;
-	List	   *colnames = NIL;
-	Oid			type;
-	int			i;
-
-	raw = raw_parser(query, RAW_PARSE_DEFAULT);
-	select = (SelectStmt *) linitial_node(RawStmt, raw)->stmt;
-	if (list_length(raw) != 1 || !IsA(select, SelectStmt) ||
-		select->fromClause != NIL || select->whereClause != NULL ||
-		list_length(select->targetList) != 1 || select->op != SETOP_NONE)
-		ereport(ERROR,
-				errcode(ERRCODE_SYNTAX_ERROR),
-				errmsg("expression \"%s\" is not a single SQL expression", sql));
-	node = unwrap_select(((ResTarget *) linitial(select->targetList))->val);
-
-	/* the columns under the names the version gives them */
-	for (i = 0; i < desc->natts; i++)
-	{
-		char	   *name = i < list_length(names) ? list_nth(names, i) : NULL;
-
-		/* aliases name the live columns only */
-		if (TupleDescAttr(desc, i)->attisdropped)
-			continue;
-		colnames = lappend(colnames, makeString(pstrdup(name ? name : "")));
-	}
-
-	pstate = make_parsestate(NULL);
-	pstate->p_sourcetext = query;
-	nsitem = addRangeTableEntryForRelation(pstate, rel, AccessShareLock,
-										   makeAlias(RelationGetRelationName(rel), colnames),
-										   false, false);
-	addNSItemToQuery(pstate, nsitem, false, true, true);
-
-	node = transformExpr(pstate, node, EXPR_KIND_OTHER);
-	if (pstate->p_hasAggs || pstate->p_hasWindowFuncs || pstate->p_hasTargetSRFs)
-		ereport(ERROR,
-				errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				errmsg("expression \"%s\" must not use aggregate, window or set-returning functions",
-					   sql));
-	if (checkExprHasSubLink(node))
-		ereport(ERROR,
-				errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				errmsg("subqueries in expression \"%s\" are not supported yet", sql),
-				errhint("Write the expression without a subquery, or in a function."));
-
-	type = exprType(node);
-	node = coerce_to_target_type(pstate, node, type, att->atttypid, att->atttypmod,
-								 COERCION_ASSIGNMENT, COERCE_IMPLICIT_CAST, -1);
-	if (node == NULL)
-		ereport(ERROR,
-				errcode(ERRCODE_DATATYPE_MISMATCH),
-				errmsg("expression \"%s\" is of type %s but column \"%s\" is of type %s",
-					   sql, format_type_be(type), NameStr(att->attname),
-					   format_type_be(att->atttypid)));
-	assign_expr_collations(pstate, node);
-	free_parsestate(pstate);
-
-	return ExecInitExpr(expression_planner((Expr *) node), NULL);
 }
 
 static void
@@ -244,7 +166,8 @@ rules_alloc(DualWriteRules *rules, int n)
 	rules->count = 0;
 	rules->names = NIL;
 	rules->targets = palloc0(sizeof(int) * (n + 1));
-	rules->exprs = palloc0(sizeof(ExprState *) * (n + 1));
+	rules->rules = palloc0(sizeof(MigCompiledRule) * (n + 1));
+	rules->new_stage = palloc0(sizeof(bool) * (n + 1));
 	rules->sources = palloc0(sizeof(char *) * (n + 1));
 	rules->values = palloc0(sizeof(Datum) * (n + 1));
 	rules->nulls = palloc0(sizeof(bool) * (n + 1));
@@ -268,6 +191,7 @@ dual_write_load(DualWriteEntry *entry, Relation rel)
 	MemoryContextSetIdentifier(entry->cxt, RelationGetRelationName(rel));
 	entry->up.count = entry->down.count = 0;
 	entry->path = NULL;
+	entry->deps = NIL;
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
@@ -284,6 +208,15 @@ dual_write_load(DualWriteEntry *entry, Relation rel)
 
 	oldcxt = MemoryContextSwitchTo(entry->cxt);
 	entry->econtext = CreateStandaloneExprContext();
+	entry->desc = CreateTupleDescCopy(RelationGetDescr(rel));
+	entry->slot = MakeSingleTupleTableSlot(entry->desc, &TTSOpsHeapTuple);
+	entry->params = makeParamList(entry->desc->natts);
+	for (i = 0; i < entry->desc->natts; i++)
+	{
+		entry->params->params[i].ptype = TupleDescAttr(entry->desc, i)->atttypid;
+		entry->params->params[i].pflags = PARAM_FLAG_CONST;
+		entry->params->params[i].isnull = true;
+	}
 	rules_alloc(&entry->up, n);
 	rules_alloc(&entry->down, n);
 
@@ -333,21 +266,35 @@ rules_compile(DualWriteEntry *entry, DualWriteRules *rules, Relation rel,
 			  const char *direction)
 {
 	MemoryContext oldcxt = MemoryContextSwitchTo(entry->cxt);
+	Bitmapset  *written = NULL;
 	int			i;
 
 	for (i = 0; i < rules->count; i++)
 	{
 		RuleErrorContext ectx = {rel, direction, rules->sources[i], rules->targets[i]};
 		ErrorContextCallback errcallback;
+		MigCompiledRule *rule = &rules->rules[i];
 
 		errcallback.callback = rule_error_context;
 		errcallback.arg = &ectx;
 		errcallback.previous = error_context_stack;
 		error_context_stack = &errcallback;
-		rules->exprs[i] = MigCompileRule(rel, rules->sources[i],
-										 list_nth(rules->names, i),
-										 rules->targets[i]);
+		MigCompileRule(rel, entry->base_schema, rules->sources[i],
+					   list_nth(rules->names, i),
+					   rules->targets[i], rule);
 		error_context_stack = errcallback.previous;
+
+		if (rule->plan != NULL)
+		{
+			ListCell   *lc;
+
+			foreach(lc, rule->plan->relationOids)
+				entry->deps = list_append_unique_oid(entry->deps, lfirst_oid(lc));
+		}
+		rules->new_stage[i] = bms_overlap(rule->reads, written);
+		if (rules->new_stage[i])
+			written = NULL;
+		written = bms_add_member(written, rules->targets[i]);
 	}
 	MemoryContextSwitchTo(oldcxt);
 	rules->compiled = true;
@@ -443,6 +390,7 @@ mig_dual_write(PG_FUNCTION_ARGS)
 	HeapTuple	tuple;
 	TupleTableSlot *slot;
 	HeapTuple	result;
+	int			first;
 	int			i;
 
 	if (!CALLED_AS_TRIGGER(fcinfo) ||
@@ -473,6 +421,8 @@ mig_dual_write(PG_FUNCTION_ARGS)
 		rules_compile(entry, rules, trigdata->tg_relation,
 					  rules == &entry->up ? "up" : "down");
 
+	result = tuple;
+	first = 0;
 	entry->econtext->ecxt_scantuple = slot;
 	for (i = 0; i < rules->count; i++)
 	{
@@ -480,19 +430,39 @@ mig_dual_write(PG_FUNCTION_ARGS)
 			rules == &entry->up ? "up" : "down",
 		rules->sources[i], rules->targets[i]};
 		ErrorContextCallback errcallback;
+		MigCompiledRule *rule = &rules->rules[i];
+
+		if (rules->new_stage[i])
+		{
+			/* the rules so far write their columns before this one reads */
+			result = heap_modify_tuple_by_cols(result, entry->desc, i - first,
+											   rules->targets + first,
+											   rules->values + first,
+											   rules->nulls + first);
+			ExecStoreHeapTuple(result, entry->slot, false);
+			entry->econtext->ecxt_scantuple = entry->slot;
+			first = i;
+		}
 
 		errcallback.callback = rule_error_context;
 		errcallback.arg = &ectx;
 		errcallback.previous = error_context_stack;
 		error_context_stack = &errcallback;
-		rules->values[i] = ExecEvalExprSwitchContext(rules->exprs[i],
-													 entry->econtext,
-													 &rules->nulls[i]);
+		if (rule->expr != NULL)
+			rules->values[i] = ExecEvalExprSwitchContext(rule->expr,
+														 entry->econtext,
+														 &rules->nulls[i]);
+		else
+			rules->values[i] = MigRunRuleQuery(rule,
+											   entry->econtext->ecxt_scantuple,
+											   entry->params, &rules->nulls[i]);
 		error_context_stack = errcallback.previous;
 	}
-	result = heap_modify_tuple_by_cols(tuple, RelationGetDescr(trigdata->tg_relation),
-									   rules->count, rules->targets,
-									   rules->values, rules->nulls);
+	result = heap_modify_tuple_by_cols(result, entry->desc, rules->count - first,
+									   rules->targets + first,
+									   rules->values + first,
+									   rules->nulls + first);
+	ExecClearTuple(entry->slot);
 	ResetExprContext(entry->econtext);
 	return PointerGetDatum(result);
 }

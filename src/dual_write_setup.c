@@ -36,6 +36,7 @@
 #include "dual_write.h"
 #include "dual_write_setup.h"
 #include "migrate_ext.h"
+#include "rule_compile.h"
 #include "model.h"
 #include "state.h"
 
@@ -59,7 +60,10 @@ check_rule(MigPlan *plan, MigRule *rule)
 	MemoryContextSwitchTo(oldcontext);
 	PG_TRY();
 	{
-		(void) MigCompileRule(rel, rule->sql, rule->names, rule->target);
+		MigCompiledRule compiled;
+
+		MigCompileRule(rel, plan->schema, rule->sql, rule->names, rule->target,
+					   &compiled);
 		ReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(oldcontext);
 		CurrentResourceOwner = oldowner;
@@ -93,23 +97,40 @@ check_rule(MigPlan *plan, MigRule *rule)
 	relation_close(rel, AccessShareLock);
 }
 
-/* The rules of one table as a JSON array (see mig.dual_writes). */
+/*
+ * The rules of one table as a JSON array (see mig.dual_writes), in the
+ * order the trigger runs them: up rules in the order of their operations,
+ * down rules in reverse, so that a column changed twice in one migration
+ * goes old -> first change -> second change one way and back the other.
+ */
 static char *
 rules_json(List *rules, Oid relid)
 {
 	StringInfoData buf;
+	List	   *ups = NIL;
+	List	   *downs = NIL;
 	ListCell   *lc;
 	int			n = 0;
 
+	foreach(lc, rules)
+	{
+		MigRule    *rule = lfirst(lc);
+
+		if (rule->relid != relid)
+			continue;
+		if (rule->up)
+			ups = lappend(ups, rule);
+		else
+			downs = lcons(rule, downs);
+	}
+
 	initStringInfo(&buf);
 	appendStringInfoChar(&buf, '[');
-	foreach(lc, rules)
+	foreach(lc, list_concat(ups, downs))
 	{
 		MigRule    *rule = lfirst(lc);
 		ListCell   *nc;
 
-		if (rule->relid != relid)
-			continue;
 		appendStringInfo(&buf, "%s{\"direction\": \"%s\", \"target\": %d, \"sql\": ",
 						 n++ > 0 ? ", " : "", rule->up ? "up" : "down", rule->target);
 		escape_json(&buf, rule->sql);

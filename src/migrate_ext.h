@@ -14,6 +14,8 @@
 /* prefixes of the physical names the extension generates */
 #define MIG_DELETED_TABLE_PREFIX "_mig_del_"
 #define MIG_SHADOW_COLUMN_PREFIX "_mig_new_"
+#define MIG_DUP_PREFIX "_mig_dup_"	/* a constraint or index carried over */
+#define MIG_NOT_NULL_PREFIX "_mig_notnull_"	/* NOT NULL until complete */
 #define MIG_INTERNAL_PREFIX "_mig_"
 #define MIG_TRIGGER_NAME "_mig_dual_write"
 

@@ -31,6 +31,8 @@ typedef struct MigModelTable
 	Oid			relid;			/* physical table */
 	char	   *name;			/* name in the new version */
 	bool		hidden;			/* not part of the new version */
+	bool		created;		/* created by this migration: no version
+								 * but the new one has seen it */
 	List	   *columns;		/* MigModelColumn *, in attnum order */
 } MigModelTable;
 

@@ -8,15 +8,20 @@
  */
 #include "postgres.h"
 
+#include "catalog/pg_constraint.h"
 #include "common/hashfn.h"
 #include "lib/stringinfo.h"
 #include "mb/pg_wchar.h"
 #include "nodes/nodeFuncs.h"
 #include "parser/parser.h"
 #include "utils/builtins.h"
+#include "utils/lsyscache.h"
 
+#include "ddl.h"
 #include "dual_write_setup.h"
+#include "migrate_ext.h"
 #include "ops.h"
+#include "steps.h"
 
 static void ops_error_context(void *arg);
 
@@ -81,11 +86,19 @@ MigPlanOperations(MigPlan *plan)
 				MigOpSql(plan, op);
 				break;
 			case MIG_OP_ALTER_COLUMN:
+				MigOpAlterColumn(plan, op);
+				break;
+			case MIG_OP_CREATE_CONSTRAINT:
+				MigOpCreateConstraint(plan, op);
+				break;
+			case MIG_OP_DROP_CONSTRAINT:
+				MigOpDropConstraint(plan, op);
+				break;
+			case MIG_OP_DROP_MULTICOLUMN_CONSTRAINT:
+				MigOpDropMulticolumnConstraint(plan, op);
+				break;
 			case MIG_OP_CREATE_INDEX:
 			case MIG_OP_DROP_INDEX:
-			case MIG_OP_CREATE_CONSTRAINT:
-			case MIG_OP_DROP_CONSTRAINT:
-			case MIG_OP_DROP_MULTICOLUMN_CONSTRAINT:
 				MigNotSupportedYet(plan, op, NULL);
 				break;
 		}
@@ -132,6 +145,34 @@ MigAddRule(MigPlan *plan, MigModelTable *table, bool up, AttrNumber target,
 		rule->names = lappend(rule->names, name);
 	}
 	plan->rules = lappend(plan->rules, rule);
+}
+
+/*
+ * NOT NULL for a column whose existing rows get their values from the
+ * backfill: a NOT VALID check enforces it for writes at once, and complete
+ * validates the check, sets NOT NULL (which then needs no scan) and drops
+ * the check.  name is the column's name in the migration.
+ */
+void
+MigAddNotNullCheck(MigPlan *plan, Oid relid, AttrNumber attnum, const char *name)
+{
+	char	   *check = MigInternalName(MIG_NOT_NULL_PREFIX, name);
+	Oid			conoid;
+	int			n;
+
+	for (n = 2; OidIsValid(get_relation_constraint_oid(relid, check, true)); n++)
+		check = MigInternalName(psprintf("_mig_notnull%d_", n), name);
+	MigExec(psprintf("ALTER TABLE %s ADD CONSTRAINT %s CHECK (%s IS NOT NULL) NOT VALID",
+					 MigQuoteTable(relid), quote_identifier(check),
+					 MigQuoteColumn(relid, attnum)),
+			relid);
+	conoid = get_relation_constraint_oid(relid, check, false);
+	MigStepAdd(plan, MIG_PHASE_COMPLETE, "validate_constraint", relid,
+			   InvalidAttrNumber, conoid, NULL, NULL);
+	MigStepAdd(plan, MIG_PHASE_COMPLETE, "set_not_null", relid,
+			   attnum, InvalidOid, NULL, NULL);
+	MigStepAdd(plan, MIG_PHASE_COMPLETE, "drop_constraint", relid,
+			   InvalidAttrNumber, conoid, NULL, NULL);
 }
 
 /*

@@ -37,6 +37,8 @@ typedef struct MigPlan
 	MigModel   *model;
 	List	   *rules;			/* MigRule * */
 	MigOperation *op;			/* operation being planned */
+	List	   *finals;			/* final names of carried-over objects
+								 * (column_dup.c) */
 	int			complete_seq;	/* steps recorded so far, per phase */
 	int			rollback_seq;
 } MigPlan;
@@ -51,6 +53,10 @@ extern void MigOpDropTable(MigPlan *plan, MigOperation *op);
 extern void MigOpAddColumn(MigPlan *plan, MigOperation *op);
 extern void MigOpDropColumn(MigPlan *plan, MigOperation *op);
 extern void MigOpRenameColumn(MigPlan *plan, MigOperation *op);
+extern void MigOpAlterColumn(MigPlan *plan, MigOperation *op);
+extern void MigOpCreateConstraint(MigPlan *plan, MigOperation *op);
+extern void MigOpDropConstraint(MigPlan *plan, MigOperation *op);
+extern void MigOpDropMulticolumnConstraint(MigPlan *plan, MigOperation *op);
 extern void MigOpRenameConstraint(MigPlan *plan, MigOperation *op);
 extern void MigOpSetReplicaIdentity(MigPlan *plan, MigOperation *op);
 extern void MigOpSql(MigPlan *plan, MigOperation *op);
@@ -61,6 +67,8 @@ extern char *MigRewriteColumnRefs(const char *expr, MigModelTable *table);
 extern void MigAddRule(MigPlan *plan, MigModelTable *table, bool up,
 					   AttrNumber target, const char *target_name,
 					   const char *sql);
+extern void MigAddNotNullCheck(MigPlan *plan, Oid relid, AttrNumber attnum,
+							   const char *name);
 extern void MigNotSupportedYet(MigPlan *plan, MigOperation *op, const char *what);
 extern char *MigForeignKeyClause(MigPlan *plan, const char *creating,
 								 const char *table,

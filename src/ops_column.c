@@ -127,21 +127,7 @@ MigOpAddColumn(MigPlan *plan, MigOperation *op)
 	if (op->up != NULL)
 		MigAddRule(plan, table, true, attnum, col->name, op->up);
 	if (!col->nullable && col->default_expr == NULL)
-	{
-		char	   *check = MigInternalName("_mig_notnull_", col->name);
-		Oid			conoid;
-
-		MigExec(psprintf("ALTER TABLE %s ADD CONSTRAINT %s CHECK (%s IS NOT NULL) NOT VALID",
-						 qtable, quote_identifier(check), quote_identifier(shadow)),
-				table->relid);
-		conoid = get_relation_constraint_oid(table->relid, check, false);
-		MigStepAdd(plan, MIG_PHASE_COMPLETE, "validate_constraint", table->relid,
-				   InvalidAttrNumber, conoid, NULL, NULL);
-		MigStepAdd(plan, MIG_PHASE_COMPLETE, "set_not_null", table->relid,
-				   attnum, InvalidOid, NULL, NULL);
-		MigStepAdd(plan, MIG_PHASE_COMPLETE, "drop_constraint", table->relid,
-				   InvalidAttrNumber, conoid, NULL, NULL);
-	}
+		MigAddNotNullCheck(plan, table->relid, attnum, col->name);
 	MigModelAddColumn(table, attnum, col->name);
 
 	/*

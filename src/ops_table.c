@@ -226,7 +226,7 @@ MigOpCreateTable(MigPlan *plan, MigOperation *op)
 							 quote_literal_cstr(col->comment)), relid);
 	}
 
-	MigModelAddTable(plan->model, relid, op->name);
+	MigModelAddTable(plan->model, relid, op->name)->created = true;
 	MigStepAdd(plan, MIG_PHASE_ROLLBACK, "drop_table", relid,
 			   InvalidAttrNumber, InvalidOid, NULL, NULL);
 }

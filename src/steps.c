@@ -42,6 +42,7 @@ static const char *phase_name(MigPhase phase);
 static void steps_error_context(void *arg);
 static void step_run(MigStep *step, MigPhase phase);
 static char *constraint_name(Oid conoid);
+static char *index_name(Oid indexoid);
 
 static const char *
 phase_name(MigPhase phase)
@@ -180,6 +181,19 @@ constraint_name(Oid conoid)
 	return name;
 }
 
+static char *
+index_name(Oid indexoid)
+{
+	char	   *name = get_rel_name(indexoid);
+
+	if (name == NULL)
+		ereport(ERROR,
+				errcode(ERRCODE_UNDEFINED_OBJECT),
+				errmsg("index with OID %u does not exist", indexoid),
+				errdetail("It was dropped while a migration was using it."));
+	return name;
+}
+
 static void
 step_run(MigStep *step, MigPhase phase)
 {
@@ -224,6 +238,29 @@ step_run(MigStep *step, MigPhase phase)
 		appendStringInfo(&sql, "ALTER TABLE %s VALIDATE CONSTRAINT %s",
 						 MigQuoteTable(step->relid),
 						 quote_identifier(constraint_name(step->objid)));
+	else if (strcmp(step->kind, "rename_index") == 0)
+		appendStringInfo(&sql, "ALTER INDEX %s RENAME TO %s",
+						 MigQuoteTable(step->objid), quote_identifier(step->name));
+	else if (strcmp(step->kind, "constraint_using_index") == 0)
+	{
+		/* text: UNIQUE or PRIMARY KEY, then any DEFERRABLE clauses */
+		const char *type = strncmp(step->text, "PRIMARY KEY", 11) == 0 ?
+			"PRIMARY KEY" : "UNIQUE";
+
+		/* the index takes the constraint's name first, without a NOTICE */
+		if (strcmp(index_name(step->objid), step->name) != 0)
+			MigExec(psprintf("ALTER INDEX %s RENAME TO %s",
+							 MigQuoteTable(step->objid),
+							 quote_identifier(step->name)), step->relid);
+		appendStringInfo(&sql, "ALTER TABLE %s ADD CONSTRAINT %s %s USING INDEX %s%s",
+						 MigQuoteTable(step->relid), quote_identifier(step->name),
+						 type, quote_identifier(step->name),
+						 step->text + strlen(type));
+	}
+	else if (strcmp(step->kind, "sequence_owner") == 0)
+		appendStringInfo(&sql, "ALTER SEQUENCE %s OWNED BY %s.%s",
+						 MigQuoteTable(step->objid), MigQuoteTable(step->relid),
+						 MigQuoteColumn(step->relid, step->attnum));
 	else if (strcmp(step->kind, "replica_identity") == 0)
 	{
 		if (strcmp(step->name, "INDEX") == 0)

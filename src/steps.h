@@ -34,6 +34,10 @@ typedef enum MigPhase
  *	set_not_null		relid, attnum
  *	drop_constraint		relid, objid
  *	replica_identity	relid, name (FULL, DEFAULT, NOTHING or INDEX), objid (index)
+ *	rename_index		relid, objid (index), name
+ *	constraint_using_index relid, objid (index), name (constraint),
+ *						text ("UNIQUE" or "PRIMARY KEY", then DEFERRABLE ...)
+ *	sequence_owner		relid, attnum (new owner), objid (sequence)
  */
 extern void MigStepAdd(MigPlan *plan, MigPhase phase, const char *kind,
 					   Oid relid, AttrNumber attnum, Oid objid,

@@ -5,7 +5,7 @@ BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION migrate_ext;
 
-SELECT plan(35);
+SELECT plan(28);
 
 CREATE SCHEMA app;
 
@@ -17,6 +17,8 @@ SELECT lives_ok($$SELECT mig.start('01_init', $j${"operations": [
 		{"name": "rating", "type": "text", "nullable": true}]}}]}$j$, 'app');
 	SELECT mig.complete('app')$$, 'setup: create users');
 CREATE INDEX users_name_idx ON app.users (name);
+CREATE TABLE app.orders_ref (user_id integer REFERENCES app.users (id));
+ALTER TABLE app.users ADD COLUMN serial_no integer GENERATED ALWAYS AS IDENTITY;
 INSERT INTO app_01_init.users VALUES (1, 'a', '5');
 CREATE TEMP TABLE before AS SELECT mig.read_schema('app') AS s;
 
@@ -28,26 +30,15 @@ $$;
 ------------------------------------------------------------------------------
 -- operations not supported yet
 ------------------------------------------------------------------------------
-SELECT throws_ok($$SELECT pg_temp.start_op('{"alter_column": {"table": "users", "column": "rating", "type": "integer", "up": "CAST(rating AS integer)", "down": "CAST(rating AS text)"}}')$$,
-	'0A000', NULL, 'alter_column (type) is refused as not supported');
-SELECT throws_like($$SELECT pg_temp.start_op('{"alter_column": {"table": "users", "column": "rating", "nullable": false, "up": "coalesce(rating, ''0'')"}}')$$,
-	'%alter_column%not supported%', 'alter_column (nullable) is refused, the message names the operation');
-SELECT throws_ok($$SELECT pg_temp.start_op('{"alter_column": {"table": "users", "column": "rating", "default": "''3''"}}')$$,
-	'0A000', NULL, 'alter_column (default) is refused as not supported');
-SELECT throws_ok($$SELECT pg_temp.start_op('{"alter_column": {"table": "users", "column": "rating", "comment": "Stars"}}')$$,
-	'0A000', NULL, 'alter_column (comment) is refused as not supported');
+SELECT throws_like($$SELECT pg_temp.start_op('{"alter_column": {"table": "users", "column": "id", "type": "bigint", "up": "id", "down": "id"}}')$$,
+	'%foreign key "orders_ref_user_id_fkey" of table app.orders_ref references%',
+	'alter_column of a column another table references is refused, naming the foreign key');
+SELECT throws_ok($$SELECT pg_temp.start_op('{"alter_column": {"table": "users", "column": "serial_no", "type": "bigint", "up": "serial_no", "down": "serial_no"}}')$$,
+	'0A000', NULL, 'alter_column of an identity column is refused as not supported');
 SELECT throws_ok($$SELECT pg_temp.start_op('{"create_index": {"name": "users_rating_idx", "table": "users", "columns": [{"column": "rating"}]}}')$$,
 	'0A000', NULL, 'create_index is refused as not supported');
 SELECT throws_ok($$SELECT pg_temp.start_op('{"drop_index": {"name": "users_name_idx"}}')$$,
 	'0A000', NULL, 'drop_index is refused as not supported');
-SELECT throws_ok($$SELECT pg_temp.start_op('{"create_constraint": {"table": "users", "name": "rating_not_empty", "type": "check", "columns": ["rating"], "check": "rating <> ''''", "up": {"rating": "rating"}, "down": {"rating": "rating"}}}')$$,
-	'0A000', NULL, 'create_constraint is refused as not supported');
-SELECT throws_ok($$SELECT pg_temp.start_op('{"drop_constraint": {"table": "users", "name": "users_name_check", "up": "name", "down": "name"}}')$$,
-	'0A000', NULL, 'drop_constraint is refused as not supported');
-SELECT throws_ok($$SELECT pg_temp.start_op('{"drop_multicolumn_constraint": {"table": "users", "name": "users_name_check", "down": {"name": "name"}}}')$$,
-	'0A000', NULL, 'drop_multicolumn_constraint is refused as not supported');
-SELECT throws_ok($$SELECT pg_temp.start_op('{"add_column": {"table": "users", "up": "(SELECT max(u.name) FROM app.users u)", "column": {"name": "shout", "type": "text"}}}')$$,
-	'0A000', NULL, 'add_column whose up is a subquery is refused as not supported');
 SELECT throws_ok($$SELECT pg_temp.start_op('{"add_column": {"table": "users", "column": {"name": "code", "type": "text", "nullable": true, "unique": true}}}')$$,
 	'0A000', NULL, 'add_column of a unique column is refused as not supported');
 SELECT throws_ok($$SELECT pg_temp.start_op('{"add_column": {"table": "users", "column": {"name": "twice", "type": "integer", "nullable": true, "generated": {"expression": "id * 2"}}}}')$$,
@@ -56,8 +47,6 @@ SELECT throws_ok($$SELECT pg_temp.start_op('{"add_column": {"table": "users", "c
 	'0A000', NULL, 'add_column of a serial column is refused as not supported');
 SELECT throws_ok($$SELECT pg_temp.start_op('{"add_column": {"table": "users", "column": {"name": "luck", "type": "float8", "nullable": true, "default": "random()"}}}')$$,
 	'0A000', NULL, 'add_column with a volatile default is refused as not supported');
-SELECT throws_ok($$SELECT pg_temp.start_op('{"drop_column": {"table": "users", "column": "rating", "down": "(SELECT max(u.rating) FROM app.users u)"}}')$$,
-	'0A000', NULL, 'drop_column whose down is a subquery is refused as not supported');
 SELECT throws_ok($$SELECT mig.start('02_unsupported', '{"operations": [
 	{"create_table": {"name": "orders", "columns": [{"name": "id", "type": "int", "pk": true}]}},
 	{"create_index": {"name": "orders_id_idx", "table": "orders", "columns": [{"column": "id"}]}}]}', 'app')$$,

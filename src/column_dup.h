@@ -1,0 +1,78 @@
+/*-------------------------------------------------------------------------
+ *
+ * column_dup.h
+ *		Column duplication: the way alter_column, create_constraint,
+ *		drop_constraint and drop_multicolumn_constraint change a column
+ *		whose old and new versions hold different data.
+ *
+ *		At start each column gets a shadow column (under an internal name,
+ *		with the new type if one is given) that takes the column's place in
+ *		the new version, and the column's default, comment, column grants,
+ *		NOT NULL, check and foreign key constraints, unique and primary key
+ *		constraints and indexes are carried over to the shadow (constraints
+ *		NOT VALID, validated at complete).  The dual-write trigger keeps the
+ *		two in step and the backfill fills the shadow for existing rows.  At
+ *		complete the old column is dropped and the shadow and everything
+ *		carried over take the old names; at rollback the shadow is dropped,
+ *		and everything carried over with it.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef MIG_COLUMN_DUP_H
+#define MIG_COLUMN_DUP_H
+
+#include "ops.h"
+
+typedef struct MigDupColumn
+{
+	/* set by the caller */
+	MigModelColumn *col;		/* the column being duplicated */
+	const char *type;			/* the shadow's type, or NULL: the column's */
+	bool		drop_not_null;	/* the shadow may be null */
+	bool		set_not_null;	/* the shadow must not be null */
+	bool		has_default;	/* default_expr replaces the column's default */
+	const char *default_expr;	/* (NULL: none) */
+	bool		has_comment;	/* comment replaces the column's comment */
+	const char *comment;		/* (NULL: none) */
+	const char *up;				/* old -> new (NULL: the column's value) */
+	const char *down;			/* new -> old (NULL: the column's value) */
+	/* set by MigDupStart */
+	char	   *name;			/* name in the new version */
+	AttrNumber	old_attnum;
+	AttrNumber	attnum;			/* the shadow column */
+	MigModelColumn *shadow;		/* the shadow in the model */
+} MigDupColumn;
+
+typedef struct MigDup
+{
+	MigModelTable *table;
+	List	   *columns;		/* MigDupColumn * */
+	Oid			skip_conoid;	/* a constraint not carried over, or InvalidOid */
+	List	   *pending;		/* what complete renames or turns into constraints */
+} MigDup;
+
+/*
+ * Duplicate columns of a table (see above).  The model then has each shadow
+ * under its column's name and the old columns hidden.  Records the rollback
+ * steps and the complete steps that validate what was carried over; the
+ * caller adds its own steps and then calls MigDupFinish.
+ */
+extern MigDup *MigDupStart(MigPlan *plan, MigModelTable *table, List *columns,
+						   Oid skip_conoid);
+
+/*
+ * Record the last complete steps: move sequences to the shadows, drop the
+ * old columns, give the shadows and everything carried over the old names.
+ */
+extern void MigDupFinish(MigPlan *plan, MigDup *dup);
+
+/*
+ * Remember that an index or constraint created by this migration gets
+ * another name at complete (or becomes a constraint: contype 'u' or 'p'),
+ * so that duplicating its column again in the same migration carries that
+ * over too.
+ */
+extern void MigDupRemember(MigPlan *plan, Oid objid, const char *name,
+						   char contype, bool deferrable, bool deferred);
+
+#endif							/* MIG_COLUMN_DUP_H */

@@ -1,0 +1,168 @@
+/*-------------------------------------------------------------------------
+ *
+ * ops_alter.c
+ *		alter_column: change a column's type, nullability, default, comment,
+ *		check, foreign key or uniqueness, any of them in one operation.
+ *
+ *		The column is duplicated (column_dup.c): the new version sees a
+ *		shadow column with the changes, kept in step with the old one by the
+ *		"up" and "down" expressions, and complete puts it in the old one's
+ *		place.  Constraints the operation adds go on the shadow only, NOT
+ *		VALID, and are validated at complete, so the old version never sees
+ *		them.  A table created by the same migration has no old version and
+ *		no rows: it is altered in place.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/namespace.h"
+#include "catalog/pg_constraint.h"
+#include "lib/stringinfo.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+
+#include "column_dup.h"
+#include "ddl.h"
+#include "ops.h"
+#include "steps.h"
+
+static void alter_in_place(MigPlan *plan, MigOperation *op,
+						   MigModelTable *table, MigModelColumn *col);
+static void add_check(MigPlan *plan, MigModelTable *table, MigCheck *check,
+					  bool validate);
+static void add_foreign_key(MigPlan *plan, MigModelTable *table,
+							MigModelColumn *col, MigForeignKey *fk,
+							bool validate);
+
+/* A check constraint over the new version's columns. */
+static void
+add_check(MigPlan *plan, MigModelTable *table, MigCheck *check, bool validate)
+{
+	MigExec(psprintf("ALTER TABLE %s ADD CONSTRAINT %s CHECK (%s)%s%s",
+					 MigQuoteTable(table->relid), quote_identifier(check->name),
+					 MigRewriteColumnRefs(check->constraint, table),
+					 check->no_inherit ? " NO INHERIT" : "",
+					 validate ? " NOT VALID" : ""),
+			table->relid);
+	if (validate)
+		MigStepAdd(plan, MIG_PHASE_COMPLETE, "validate_constraint", table->relid,
+				   InvalidAttrNumber,
+				   get_relation_constraint_oid(table->relid, check->name, false),
+				   NULL, NULL);
+}
+
+static void
+add_foreign_key(MigPlan *plan, MigModelTable *table, MigModelColumn *col,
+				MigForeignKey *fk, bool validate)
+{
+	MigExec(psprintf("ALTER TABLE %s ADD CONSTRAINT %s FOREIGN KEY (%s)%s%s",
+					 MigQuoteTable(table->relid), quote_identifier(fk->name),
+					 MigQuoteColumn(table->relid, col->attnum),
+					 MigForeignKeyClause(plan, NULL, fk->table,
+										 list_make1(fk->column), fk->match_type,
+										 fk->on_delete, fk->on_update, NIL,
+										 fk->deferrable, fk->initially_deferred),
+					 validate ? " NOT VALID" : ""),
+			table->relid);
+	if (validate)
+		MigStepAdd(plan, MIG_PHASE_COMPLETE, "validate_constraint", table->relid,
+				   InvalidAttrNumber,
+				   get_relation_constraint_oid(table->relid, fk->name, false),
+				   NULL, NULL);
+}
+
+/* A table nobody but this migration has seen is empty: change it directly. */
+static void
+alter_in_place(MigPlan *plan, MigOperation *op, MigModelTable *table,
+			   MigModelColumn *col)
+{
+	char	   *qtable = MigQuoteTable(table->relid);
+	const char *qcol = MigQuoteColumn(table->relid, col->attnum);
+
+	if (op->type != NULL)
+		MigExec(psprintf("ALTER TABLE %s ALTER COLUMN %s TYPE %s",
+						 qtable, qcol, op->type), table->relid);
+	if (op->has_default)
+		MigExec(op->default_expr ?
+				psprintf("ALTER TABLE %s ALTER COLUMN %s SET DEFAULT %s",
+						 qtable, qcol, op->default_expr) :
+				psprintf("ALTER TABLE %s ALTER COLUMN %s DROP DEFAULT",
+						 qtable, qcol), table->relid);
+	if (op->has_nullable)
+		MigExec(psprintf("ALTER TABLE %s ALTER COLUMN %s %s NOT NULL",
+						 qtable, qcol, op->nullable ? "DROP" : "SET"),
+				table->relid);
+	if (op->has_comment)
+		MigExec(psprintf("COMMENT ON COLUMN %s.%s IS %s", qtable, qcol,
+						 op->comment ? quote_literal_cstr(op->comment) : "NULL"),
+				table->relid);
+	if (op->check != NULL)
+		add_check(plan, table, op->check, false);
+	if (op->references != NULL)
+		add_foreign_key(plan, table, col, op->references, false);
+	if (op->unique_name != NULL)
+		MigExec(psprintf("ALTER TABLE %s ADD CONSTRAINT %s UNIQUE (%s)",
+						 qtable, quote_identifier(op->unique_name), qcol),
+				table->relid);
+}
+
+void
+MigOpAlterColumn(MigPlan *plan, MigOperation *op)
+{
+	MigModelTable *table = MigModelGetTable(plan->model, op->table);
+	MigModelColumn *col = MigModelGetColumn(table, op->column);
+	MigDupColumn *dc;
+	MigDup	   *dup;
+
+	if (op->unique_name != NULL &&
+		OidIsValid(get_relname_relid(op->unique_name,
+									 get_rel_namespace(table->relid))))
+		ereport(ERROR,
+				errcode(ERRCODE_DUPLICATE_OBJECT),
+				errmsg("relation \"%s\" already exists in schema \"%s\"",
+					   op->unique_name, plan->schema),
+				errdetail("The unique constraint's index would take that name."));
+
+	if (table->created)
+	{
+		alter_in_place(plan, op, table, col);
+		return;
+	}
+
+	dc = palloc0(sizeof(MigDupColumn));
+	dc->col = col;
+	dc->type = op->type;
+	dc->drop_not_null = op->has_nullable && op->nullable;
+	dc->set_not_null = op->has_nullable && !op->nullable;
+	dc->has_default = op->has_default;
+	dc->default_expr = op->default_expr;
+	dc->has_comment = op->has_comment;
+	dc->comment = op->comment;
+	dc->up = op->up;
+	dc->down = op->down;
+	dup = MigDupStart(plan, table, list_make1(dc), InvalidOid);
+
+	/* the new constraints go on the shadow, which the model now calls col */
+	if (op->check != NULL)
+		add_check(plan, table, op->check, true);
+	if (op->references != NULL)
+		add_foreign_key(plan, table, dc->shadow, op->references, true);
+	if (op->unique_name != NULL)
+	{
+		Oid			indexoid;
+
+		MigExec(psprintf("CREATE UNIQUE INDEX %s ON %s (%s)",
+						 quote_identifier(op->unique_name),
+						 MigQuoteTable(table->relid),
+						 MigQuoteColumn(table->relid, dc->attnum)),
+				table->relid);
+		indexoid = get_relname_relid(op->unique_name,
+									 get_rel_namespace(table->relid));
+		MigDupRemember(plan, indexoid, op->unique_name, 'u', false, false);
+		MigStepAdd(plan, MIG_PHASE_COMPLETE, "constraint_using_index",
+				   table->relid, InvalidAttrNumber, indexoid, op->unique_name,
+				   "UNIQUE");
+	}
+	MigDupFinish(plan, dup);
+}
