@@ -91,6 +91,8 @@ static Oid	attcollation(Oid relid, AttrNumber attnum);
 static const char *mapped_column(MigDup *dup, AttrNumber attnum);
 static void add_pending(MigDup *dup, Oid objid, bool is_index, const char *name,
 						char contype, bool deferrable, bool deferred);
+static List *parse_attnums(const char *text);
+static bool touches_superseded(MigDup *dup, List *attnums);
 static void carry_constraints(MigPlan *plan, MigDup *dup);
 static void carry_indexes(MigPlan *plan, MigDup *dup);
 static void carry_index(MigPlan *plan, MigDup *dup, Oid indexoid);
@@ -256,7 +258,7 @@ check_supported(MigDup *dup)
 
 	values[0] = ObjectIdGetDatum(relid);
 	values[1] = PointerGetDatum(dup_attnums(dup));
-	if (SPI_execute_with_args("SELECT c.conname::text, c.conrelid::pg_catalog.regclass::text, c.contype"
+	if (SPI_execute_with_args("SELECT c.conname::text, c.conrelid, c.contype"
 							  " FROM pg_catalog.pg_constraint c"
 							  " WHERE (c.confrelid = $1 AND c.confkey && $2::int2[])"
 							  "    OR (c.conrelid = $1 AND c.contype = 'x' AND c.conkey && $2::int2[])"
@@ -266,7 +268,10 @@ check_supported(MigDup *dup)
 	if (SPI_processed > 0)
 	{
 		char	   *conname = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
-		char	   *onrel = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+		bool		isnull;
+		char	   *onrel = MigQuoteTable(DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0],
+																		 SPI_tuptable->tupdesc,
+																		 2, &isnull)));
 		char	   *contype = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3);
 
 		if (contype[0] == 'f')
@@ -546,6 +551,54 @@ add_pending(MigDup *dup, Oid objid, bool is_index, const char *name,
 	dup->pending = lappend(dup->pending, p);
 }
 
+/* "{1,2}" (an int2[] as text) as a List of attnums */
+static List *
+parse_attnums(const char *text)
+{
+	List	   *attnums = NIL;
+	char	   *p = (char *) text + 1;
+
+	while (*p && *p != '}')
+	{
+		attnums = lappend_int(attnums, (int) strtol(p, &p, 10));
+		if (*p == ',')
+			p++;
+	}
+	return attnums;
+}
+
+/*
+ * Does an object touch a column this migration already replaced or drops
+ * (other than the ones being duplicated now)?  It goes with that column at
+ * complete; an earlier operation has carried it over where it belongs.
+ */
+static bool
+touches_superseded(MigDup *dup, List *attnums)
+{
+	ListCell   *lc;
+
+	foreach(lc, attnums)
+	{
+		AttrNumber	attnum = (AttrNumber) lfirst_int(lc);
+		bool		live = attnum <= 0;
+		ListCell   *cc;
+
+		foreach(cc, dup->table->columns)
+		{
+			MigModelColumn *col = lfirst(cc);
+
+			if (col->attnum == attnum && !col->hidden)
+				live = true;
+		}
+		foreach(cc, dup->columns)
+			if (((MigDupColumn *) lfirst(cc))->old_attnum == attnum)
+				live = true;
+		if (!live)
+			return true;
+	}
+	return false;
+}
+
 /* Check and foreign key constraints on the duplicated columns. */
 static void
 carry_constraints(MigPlan *plan, MigDup *dup)
@@ -606,6 +659,7 @@ carry_constraints(MigPlan *plan, MigDup *dup)
 
 		/* NOT NULL checks are carried over as NOT NULL, by add_shadow */
 		if (conoid == dup->skip_conoid ||
+			touches_superseded(dup, parse_attnums(list_nth(row, 6))) ||
 			strncmp(conname, MIG_NOT_NULL_PREFIX, strlen(MIG_NOT_NULL_PREFIX)) == 0)
 			continue;
 
@@ -624,8 +678,7 @@ carry_constraints(MigPlan *plan, MigDup *dup)
 		{
 			char	   *refs = strstr(def, " REFERENCES ");
 			char	   *notvalid;
-			char	   *p = (char *) list_nth(row, 6) + 1;	/* "{1,2}" */
-			int			k = 0;
+			ListCell   *kc;
 
 			if (refs == NULL)
 				elog(ERROR, "unexpected definition of foreign key \"%s\": %s",
@@ -635,15 +688,9 @@ carry_constraints(MigPlan *plan, MigDup *dup)
 			if (notvalid != NULL && notvalid[strlen(" NOT VALID")] == '\0')
 				*notvalid = '\0';
 			appendStringInfoString(&sql, "FOREIGN KEY (");
-			while (*p && *p != '}')
-			{
-				AttrNumber	attnum = (AttrNumber) strtol(p, &p, 10);
-
-				appendStringInfo(&sql, "%s%s", k++ > 0 ? ", " : "",
-								 mapped_column(dup, attnum));
-				if (*p == ',')
-					p++;
-			}
+			foreach(kc, parse_attnums(list_nth(row, 6)))
+				appendStringInfo(&sql, "%s%s", foreach_current_index(kc) > 0 ? ", " : "",
+								 mapped_column(dup, (AttrNumber) lfirst_int(kc)));
 			appendStringInfo(&sql, ")%s NOT VALID", refs);
 			what = psprintf("foreign key \"%s\"", name);
 		}
@@ -678,7 +725,11 @@ carry_indexes(MigPlan *plan, MigDup *dup)
 
 	values[0] = ObjectIdGetDatum(relid);
 	values[1] = PointerGetDatum(dup_attnums(dup));
-	if (SPI_execute_with_args("SELECT i.indexrelid FROM pg_catalog.pg_index i"
+	if (SPI_execute_with_args("SELECT i.indexrelid, ARRAY(SELECT pg_catalog.unnest(i.indkey::int2[])"
+							  "   UNION SELECT d.refobjsubid::int2 FROM pg_catalog.pg_depend d"
+							  "   WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass"
+							  "     AND d.objid = i.indexrelid AND d.refobjid = $1)::text"
+							  " FROM pg_catalog.pg_index i"
 							  " WHERE i.indrelid = $1"
 							  "   AND (i.indkey::int2[] && $2::int2[]"
 							  "        OR EXISTS (SELECT 1 FROM pg_catalog.pg_depend d"
@@ -694,6 +745,9 @@ carry_indexes(MigPlan *plan, MigDup *dup)
 	{
 		bool		isnull;
 
+		if (touches_superseded(dup, parse_attnums(SPI_getvalue(SPI_tuptable->vals[i],
+															   SPI_tuptable->tupdesc, 2))))
+			continue;
 		indexes = lappend_oid(indexes,
 							  DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
 															 SPI_tuptable->tupdesc,
