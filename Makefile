@@ -11,6 +11,10 @@ OBJS = \
 	src/ddl.o \
 	src/dual_write.o \
 	src/dual_write_setup.o \
+	src/index_declare.o \
+	src/job_control.o \
+	src/job_run.o \
+	src/jobs.o \
 	src/migrate_ext.o \
 	src/migration.o \
 	src/model.o \
@@ -18,12 +22,14 @@ OBJS = \
 	src/ops_alter.o \
 	src/ops_column.o \
 	src/ops_constraint.o \
+	src/ops_index.o \
 	src/ops_misc.o \
 	src/ops_table.o \
 	src/rule_compile.o \
 	src/state.o \
 	src/steps.o \
-	src/views.o
+	src/views.o \
+	src/worker.o
 PGFILEDESC = "migrate_ext - zero-downtime schema migrations"
 
 DATA = $(wildcard sql/$(EXTENSION)--*.sql)

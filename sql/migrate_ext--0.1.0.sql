@@ -80,32 +80,54 @@ COMMENT ON TABLE @extschema@.dual_writes IS
 	'The up and down rules of the dual-write trigger of each migrated table.';
 
 --
--- Backfill progress: rows of a table that existed before its trigger get
--- their new columns in batches of physical blocks; next_block is committed
--- with each batch.  Rows whose current version was written after the
--- snapshot (xmin:xmax:start xid:start command:xip) went through the trigger and are never touched.
+-- Background jobs of the active migration of each schema, run in order
+-- (index builds, then backfills, then validations) by a background worker
+-- connected as the role that started the migration.  A backfill writes the
+-- rows of a table that existed before its dual-write trigger (those whose
+-- row version predates the snapshot "xmin:xmax:own xids:start command:xip",
+-- own xids being the starting transaction's top and sub xids) in batches of
+-- physical blocks, committing next_block with each batch.  An
+-- index is declared at start (not ready, not valid) and built concurrently
+-- by the job; a validation runs VALIDATE CONSTRAINT.  A drop_index job is
+-- queued by complete and drops an index concurrently once complete has
+-- committed.
 --
-CREATE TABLE @extschema@.backfills (
-	relid		oid PRIMARY KEY,
+CREATE TABLE @extschema@.job_queue (
 	schema		name NOT NULL,
 	migration	text NOT NULL,
-	snapshot	text NOT NULL,
+	seq			integer NOT NULL,
+	kind		text NOT NULL,
+	relid		oid NOT NULL,
+	objid		oid,
+	name		text,
+	state		text NOT NULL DEFAULT 'pending',
+	paused		boolean NOT NULL DEFAULT false,
+	snapshot	text,
 	next_block	bigint NOT NULL DEFAULT 0,
-	end_block	bigint NOT NULL,
+	end_block	bigint NOT NULL DEFAULT 0,
 	rows_done	bigint NOT NULL DEFAULT 0,
+	rows_total	bigint,
+	attempts	integer NOT NULL DEFAULT 0,
+	last_error	text,
+	worker_pid	integer,
 	started_at	timestamptz,
 	finished_at	timestamptz,
+	PRIMARY KEY (schema, migration, seq),
 	FOREIGN KEY (schema, migration)
-		REFERENCES @extschema@.migrations (schema, name) ON DELETE CASCADE
+		REFERENCES @extschema@.migrations (schema, name) ON DELETE CASCADE,
+	CONSTRAINT job_queue_kind_check
+		CHECK (kind OPERATOR(pg_catalog.=) ANY (ARRAY['index', 'backfill', 'validate', 'drop_index'])),
+	CONSTRAINT job_queue_state_check
+		CHECK (state OPERATOR(pg_catalog.=) ANY (ARRAY['pending', 'running', 'done', 'failed']))
 );
 
-COMMENT ON TABLE @extschema@.backfills IS
-	'Progress of the backfill of each migrated table.';
+COMMENT ON TABLE @extschema@.job_queue IS
+	'Background jobs of the active migrations: index builds, backfills and constraint validations.';
 
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.migrations', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.steps', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.dual_writes', '');
-SELECT pg_catalog.pg_extension_config_dump('@extschema@.backfills', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.job_queue', '');
 
 --
 -- The version schema a migration creates: "<schema>_<version>", version
@@ -169,11 +191,82 @@ AS $$
 	OFFSET 1 LIMIT 1
 $$;
 
--- pgroll's status: "No migrations", "In progress" or "Complete".
-CREATE FUNCTION @extschema@.status(schema name DEFAULT 'public',
-	OUT schema name, OUT version text, OUT status text, OUT migration text)
-RETURNS record
+--
+-- The background jobs of every active migration, with their progress.
+--
+CREATE VIEW @extschema@.jobs AS
+SELECT j.schema, j.migration, j.seq, j.kind,
+	   COALESCE(pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname),
+				j.relid::text) AS "table",
+	   CASE j.kind WHEN 'validate'
+			THEN (SELECT co.conname::text FROM pg_catalog.pg_constraint co WHERE co.oid = j.objid)
+			WHEN 'drop_index'
+			THEN (SELECT ic.relname::text FROM pg_catalog.pg_class ic WHERE ic.oid = j.objid)
+			ELSE j.name END AS object,
+	   CASE WHEN j.paused AND j.state IN ('pending', 'running') THEN 'paused'
+			ELSE j.state END AS state,
+	   CASE WHEN j.kind = 'index' AND p.pid IS NOT NULL THEN p.tuples_done
+			ELSE j.rows_done END AS rows_done,
+	   CASE j.kind WHEN 'backfill' THEN j.rows_total
+			WHEN 'index' THEN NULLIF(p.tuples_total, 0) END AS rows_total,
+	   CASE WHEN j.kind = 'backfill' AND t.seconds > 0
+			THEN round(j.rows_done / t.seconds) END AS rows_per_second,
+	   CASE WHEN j.kind = 'backfill' AND j.state = 'running' AND j.next_block > 0
+			THEN pg_catalog.make_interval(secs => round(t.seconds
+				* (j.end_block - j.next_block) / j.next_block)) END AS time_left,
+	   j.started_at, j.finished_at, j.attempts, j.last_error,
+	   CASE WHEN j.state = 'running' THEN j.worker_pid END AS pid
+FROM @extschema@.job_queue j
+LEFT JOIN pg_catalog.pg_class c ON c.oid = j.relid
+LEFT JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+LEFT JOIN pg_catalog.pg_stat_progress_create_index p
+  ON j.kind = 'index' AND j.state = 'running' AND p.pid = j.worker_pid AND p.relid = j.relid
+CROSS JOIN LATERAL (SELECT EXTRACT(epoch FROM COALESCE(j.finished_at, pg_catalog.now())
+									- j.started_at)::numeric AS seconds) t;
+
+COMMENT ON VIEW @extschema@.jobs IS
+	'Background jobs of the active migrations (index builds, backfills, validations) and their progress.';
+
+-- One line about the jobs of a schema's active migration, or NULL.
+CREATE FUNCTION @extschema@.job_summary(schema name DEFAULT 'public')
+RETURNS text
 LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT CASE WHEN count(*) = 0 THEN NULL ELSE
+		count(*) FILTER (WHERE j.state = 'done') || ' of ' || count(*) || ' jobs done'
+		|| COALESCE('; ' || string_agg(j.kind || ' ' || COALESCE(j.object || ' on ', '')
+			|| j."table" || ': ' || j.state
+			|| CASE WHEN j.kind = 'backfill' AND j.state <> 'failed'
+					THEN ' (' || j.rows_done || COALESCE(' of about ' || j.rows_total, '')
+						 || ' rows' || COALESCE(', ' || j.time_left || ' left', '') || ')'
+					ELSE '' END
+			|| CASE WHEN j.state IN ('failed', 'pending', 'running', 'paused') AND j.last_error IS NOT NULL
+					THEN ': ' || j.last_error ELSE '' END,
+			'; ' ORDER BY j.seq) FILTER (WHERE j.state <> 'done'), '')
+	END
+	FROM @extschema@.jobs j
+	JOIN @extschema@.migrations m ON m.schema = j.schema AND m.name = j.migration
+	WHERE j.schema = $1 AND m.status = 'in_progress'
+$$;
+
+-- Start a background worker for the schema's unfinished jobs if none runs
+-- them (after a server restart without the launcher, or a worker's death).
+CREATE FUNCTION @extschema@.ensure_worker(schema name DEFAULT 'public')
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'mig_ensure_worker'
+LANGUAGE C VOLATILE STRICT;
+
+COMMENT ON FUNCTION @extschema@.ensure_worker(name) IS
+	'Starts a background worker for unfinished jobs that have none (internal, called by mig.status).';
+
+-- pgroll's status ("No migrations", "In progress" or "Complete"), the
+-- phase of an active migration and a summary of its jobs.
+CREATE FUNCTION @extschema@.status(schema name DEFAULT 'public',
+	OUT schema name, OUT version text, OUT status text, OUT migration text,
+	OUT phase text, OUT jobs text)
+RETURNS record
+LANGUAGE sql VOLATILE
 AS $$
 	SELECT $1,
 		   (SELECT COALESCE(m.migration OPERATOR(pg_catalog.->>) 'version_schema', m.name)
@@ -183,9 +276,25 @@ AS $$
 		   CASE WHEN h.name IS NULL THEN 'No migrations'
 				WHEN h.status OPERATOR(pg_catalog.=) 'in_progress' THEN 'In progress'
 				ELSE 'Complete' END,
-		   h.name
+		   h.name,
+		   CASE WHEN h.status OPERATOR(pg_catalog.<>) 'in_progress' THEN NULL
+				WHEN EXISTS (SELECT 1 FROM @extschema@.jobs j
+							 WHERE j.schema OPERATOR(pg_catalog.=) $1
+							   AND j.migration OPERATOR(pg_catalog.=) h.name
+							   AND j.state OPERATOR(pg_catalog.=) 'failed') THEN 'jobs failed'
+				WHEN EXISTS (SELECT 1 FROM @extschema@.jobs j
+							 WHERE j.schema OPERATOR(pg_catalog.=) $1
+							   AND j.migration OPERATOR(pg_catalog.=) h.name
+							   AND j.state OPERATOR(pg_catalog.=) 'paused') THEN 'jobs paused'
+				WHEN EXISTS (SELECT 1 FROM @extschema@.jobs j
+							 WHERE j.schema OPERATOR(pg_catalog.=) $1
+							   AND j.migration OPERATOR(pg_catalog.=) h.name
+							   AND j.state OPERATOR(pg_catalog.<>) 'done') THEN 'running jobs'
+				ELSE 'ready to complete' END,
+		   @extschema@.job_summary($1)
 	FROM (SELECT 1) AS one
 	LEFT JOIN @extschema@.history($1) h ON h.depth OPERATOR(pg_catalog.=) 0
+	WHERE @extschema@.ensure_worker($1)
 $$;
 
 -- A snapshot of a schema's tables, stored with each completed migration.
@@ -264,7 +373,7 @@ COMMENT ON FUNCTION @extschema@.rollback(name) IS
 --
 GRANT USAGE ON SCHEMA @extschema@ TO PUBLIC;
 GRANT SELECT ON @extschema@.migrations, @extschema@.steps,
-	@extschema@.dual_writes, @extschema@.backfills TO PUBLIC;
+	@extschema@.dual_writes, @extschema@.job_queue, @extschema@.jobs TO PUBLIC;
 
 --
 -- Dual write and backfill.
@@ -290,4 +399,30 @@ AS 'MODULE_PATHNAME', 'mig_backfill'
 LANGUAGE C;
 
 COMMENT ON PROCEDURE @extschema@.backfill(name, integer) IS
-	'Backfills the new columns of the active migration in batches, committing each batch.';
+	'Runs the backfills of the active migration in the foreground, committing each batch.';
+
+--
+-- Background jobs: waiting for them, pausing and resuming them.
+--
+CREATE PROCEDURE @extschema@.wait(schema name DEFAULT 'public', timeout interval DEFAULT NULL)
+AS 'MODULE_PATHNAME', 'mig_wait'
+LANGUAGE C;
+
+COMMENT ON PROCEDURE @extschema@.wait(name, interval) IS
+	'Waits, holding no snapshot, until the jobs of the active migration are done; fails if one failed.';
+
+CREATE FUNCTION @extschema@.pause(schema name DEFAULT 'public')
+RETURNS text
+AS 'MODULE_PATHNAME', 'mig_pause'
+LANGUAGE C VOLATILE;
+
+COMMENT ON FUNCTION @extschema@.pause(name) IS
+	'Pauses the background jobs of the active migration after their current batch.';
+
+CREATE FUNCTION @extschema@.resume(schema name DEFAULT 'public')
+RETURNS text
+AS 'MODULE_PATHNAME', 'mig_resume'
+LANGUAGE C VOLATILE;
+
+COMMENT ON FUNCTION @extschema@.resume(name) IS
+	'Resumes the paused or failed background jobs of the active migration.';

@@ -18,6 +18,8 @@
 #include "utils/memutils.h"
 
 #include "ddl.h"
+#include "job_run.h"
+#include "jobs.h"
 #include "dual_write_setup.h"
 #include "migration.h"
 #include "model.h"
@@ -25,6 +27,7 @@
 #include "state.h"
 #include "steps.h"
 #include "views.h"
+#include "worker.h"
 
 PG_FUNCTION_INFO_V1(mig_start);
 PG_FUNCTION_INFO_V1(mig_complete);
@@ -201,7 +204,7 @@ complete_attempt(void *arg)
 	MigCheckSchemaPrivilege(MigStateLockSchema(args->schema), args->schema);
 	active = args->active = get_active(args->schema, args->result_context);
 
-	MigBackfillCheckDone(args->schema, active->name);
+	MigJobsFinishForComplete(args->schema, active->name);
 	MigDualWriteRemove(args->schema, active->name);
 
 	/* the old version's views name columns that complete may drop */
@@ -234,9 +237,15 @@ rollback_attempt(void *arg)
 {
 	FinishArgs *args = (FinishArgs *) arg;
 	MigActive  *active;
+	Oid			schema_oid;
 
-	MigCheckSchemaPrivilege(MigStateLockSchema(args->schema), args->schema);
+	schema_oid = MigStateLockSchema(args->schema);
+	MigCheckSchemaPrivilege(schema_oid, args->schema);
 	active = args->active = get_active(args->schema, args->result_context);
+
+	/* the worker stops before anything is undone, and none starts until the end */
+	MigWorkerStop(schema_oid, args->schema);
+	MigJobsDropLeftovers(args->schema, active->name);
 
 	MigViewsDrop(active->version_schema);
 	MigDualWriteRemove(args->schema, active->name);

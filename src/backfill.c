@@ -48,6 +48,8 @@
 #include "utils/wait_event.h"
 
 #include "backfill.h"
+#include "jobs.h"
+#include "worker.h"
 #include "dual_write.h"
 #include "migrate_ext.h"
 #include "model.h"
@@ -61,25 +63,14 @@ typedef struct BackfillSnapshot
 {
 	TransactionId xmin;
 	TransactionId xmax;
-	TransactionId start_xid;	/* the transaction that created the trigger */
-	CommandId	start_cid;		/* its command that did */
+	CommandId	start_cid;		/* the command that created the trigger */
+	int			nown;			/* that transaction's xids, top and sub */
+	TransactionId *own;
 	int			nxip;
 	TransactionId xip[FLEXIBLE_ARRAY_MEMBER];	/* in progress, top and sub */
 } BackfillSnapshot;
 
-typedef struct BackfillTask
-{
-	Oid			relid;
-	char	   *snapshot;
-	int64		next_block;
-	int64		end_block;
-	int64		rows_done;
-	AttrNumber	target;			/* a column the UPDATE sets to itself */
-} BackfillTask;
-
 static BackfillSnapshot *parse_snapshot(const char *text);
-static bool backfill_next_task(const char *schema, BackfillTask *task);
-static int64 backfill_batch(BackfillTask *task, int batch_size);
 
 /*
  * The snapshot that separates rows that existed before the trigger from
@@ -107,11 +98,29 @@ MigBackfillSnapshot(void)
 
 	/*
 	 * The starting transaction's own rows are told apart by command: those
-	 * written before this point predate the trigger.
+	 * written before this point predate the trigger.  Its own rows may
+	 * carry the xid of any of its subtransactions (a released savepoint, a
+	 * PL/pgSQL exception block): all of them are listed, found among the
+	 * xids assigned since its own.
 	 */
 	initStringInfo(&buf);
-	appendStringInfo(&buf, "%u:%u:%u:%u:", snap->xmin, snap->xmax,
-					 GetTopTransactionId(), GetCurrentCommandId(false));
+	appendStringInfo(&buf, "%u:%u:", snap->xmin, snap->xmax);
+	{
+		TransactionId top = GetTopTransactionId();
+		TransactionId next = XidFromFullTransactionId(ReadNextFullTransactionId());
+		TransactionId xid;
+
+		appendStringInfo(&buf, "%u", top);
+		xid = top;
+		TransactionIdAdvance(xid);
+		while (TransactionIdPrecedes(xid, next))
+		{
+			if (TransactionIdIsCurrentTransactionId(xid))
+				appendStringInfo(&buf, ",%u", xid);
+			TransactionIdAdvance(xid);
+		}
+	}
+	appendStringInfo(&buf, ":%u:", GetCurrentCommandId(false));
 	for (i = 0; i < snap->xcnt; i++)
 		appendStringInfo(&buf, "%s%u", buf.data[buf.len - 1] == ':' ? "" : ",",
 						 snap->xip[i]);
@@ -133,6 +142,7 @@ parse_snapshot(const char *text)
 		if (*p == ',')
 			n++;
 	snap = palloc0(offsetof(BackfillSnapshot, xip) + sizeof(TransactionId) * n);
+	snap->own = palloc(sizeof(TransactionId) * n);
 	p = text;
 	snap->xmin = (TransactionId) strtoul(p, &end, 10);
 	if (*end != ':')
@@ -140,7 +150,10 @@ parse_snapshot(const char *text)
 	snap->xmax = (TransactionId) strtoul(end + 1, &end, 10);
 	if (*end != ':')
 		goto bad;
-	snap->start_xid = (TransactionId) strtoul(end + 1, &end, 10);
+	do
+	{
+		snap->own[snap->nown++] = (TransactionId) strtoul(end + 1, &end, 10);
+	} while (*end == ',');
 	if (*end != ':')
 		goto bad;
 	snap->start_cid = (CommandId) strtoul(end + 1, &end, 10);
@@ -190,8 +203,9 @@ mig_row_predates(PG_FUNCTION_ARGS)
 
 	if (!TransactionIdIsNormal(xid))
 		PG_RETURN_BOOL(true);
-	if (TransactionIdEquals(xid, snap->start_xid))
-		PG_RETURN_BOOL(cid < snap->start_cid);
+	for (i = 0; i < snap->nown; i++)
+		if (TransactionIdEquals(xid, snap->own[i]))
+			PG_RETURN_BOOL(cid < snap->start_cid);
 	if (TransactionIdPrecedes(xid, snap->xmin))
 		PG_RETURN_BOOL(true);
 	if (TransactionIdFollowsOrEquals(xid, snap->xmax))
@@ -202,53 +216,30 @@ mig_row_predates(PG_FUNCTION_ARGS)
 	PG_RETURN_BOOL(true);
 }
 
-/* The next table of the schema's active migration with blocks left. */
-static bool
-backfill_next_task(const char *schema, BackfillTask *task)
+/* A column of the table that the backfill sets to itself (an up rule's target). */
+static AttrNumber
+backfill_target(Oid relid)
 {
-	Oid			argtypes[1] = {NAMEOID};
-	Datum		values[1] = {DirectFunctionCall1(namein, CStringGetDatum(schema))};
-	HeapTuple	tup;
-	TupleDesc	desc;
+	Oid			argtypes[1] = {OIDOID};
+	Datum		values[1] = {ObjectIdGetDatum(relid)};
 	bool		isnull;
+	Datum		d;
 
-	if (SPI_execute_with_args("SELECT b.relid, b.snapshot, b.next_block, b.end_block,"
-							  " b.rows_done,"
-							  " (SELECT (r->>'target')::int4"
-							  "  FROM pg_catalog.jsonb_array_elements(d.rules) r"
-							  "  WHERE r->>'direction' = 'up' LIMIT 1)"
-							  " FROM mig.backfills b"
-							  " JOIN mig.migrations m ON m.schema = b.schema AND m.name = b.migration"
-							  " LEFT JOIN mig.dual_writes d ON d.relid = b.relid"
-							  " WHERE b.schema = $1 AND m.status = 'in_progress'"
-							  "   AND b.next_block < b.end_block"
-							  " ORDER BY b.relid LIMIT 1",
+	if (SPI_execute_with_args("SELECT (r->>'target')::int4"
+							  " FROM mig.dual_writes d, pg_catalog.jsonb_array_elements(d.rules) r"
+							  " WHERE d.relid = $1 AND r->>'direction' = 'up' LIMIT 1",
 							  1, argtypes, values, NULL, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not read backfill progress");
+		elog(ERROR, "could not read the dual-write rules of relation %u", relid);
 	if (SPI_processed == 0)
-		return false;
-
-	tup = SPI_tuptable->vals[0];
-	desc = SPI_tuptable->tupdesc;
-	task->relid = DatumGetObjectId(SPI_getbinval(tup, desc, 1, &isnull));
-	task->snapshot = SPI_getvalue(tup, desc, 2);
-	task->next_block = DatumGetInt64(SPI_getbinval(tup, desc, 3, &isnull));
-	task->end_block = DatumGetInt64(SPI_getbinval(tup, desc, 4, &isnull));
-	task->rows_done = DatumGetInt64(SPI_getbinval(tup, desc, 5, &isnull));
-	task->target = DatumGetInt32(SPI_getbinval(tup, desc, 6, &isnull));
-	if (isnull)
-		task->target = InvalidAttrNumber;
-	return true;
+		return InvalidAttrNumber;
+	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	return isnull ? InvalidAttrNumber : (AttrNumber) DatumGetInt32(d);
 }
 
-/*
- * One batch: enough blocks for about batch_size rows, from next_block.
- * Records the new cursor in the same transaction.  Returns rows written.
- */
-static int64
-backfill_batch(BackfillTask *task, int batch_size)
+int64
+MigBackfillBatch(MigJob *job, int batch_size)
 {
-	Relation	rel = RelationIdGetRelation(task->relid);
+	Relation	rel = RelationIdGetRelation(job->relid);
 	double		rows_per_block = 100;
 	int64		blocks;
 	int64		last;
@@ -256,15 +247,13 @@ backfill_batch(BackfillTask *task, int batch_size)
 	int			saved_role = SessionReplicationRole;
 	Oid			argtypes[1] = {TEXTOID};
 	Datum		values[1];
-	Oid			state_argtypes[4] = {OIDOID, INT8OID, INT8OID, BOOLOID};
-	Datum		state_values[4];
-	MigOwnerSave save;
+	AttrNumber	target;
 	char	   *sql;
 
 	if (!RelationIsValid(rel))
 		ereport(ERROR,
 				errcode(ERRCODE_UNDEFINED_TABLE),
-				errmsg("table with OID %u does not exist", task->relid),
+				errmsg("table with OID %u does not exist", job->relid),
 				errdetail("It was dropped while its backfill was running."));
 	if (rel->rd_rel->relpages > 0 && rel->rd_rel->reltuples > 0)
 		rows_per_block = rel->rd_rel->reltuples / rel->rd_rel->relpages;
@@ -272,19 +261,20 @@ backfill_batch(BackfillTask *task, int batch_size)
 
 	blocks = (int64) (batch_size / Max(rows_per_block, 1.0));
 	blocks = Max(blocks, 1);
-	last = Min(task->next_block + blocks, task->end_block);
+	last = Min(job->next_block + blocks, job->end_block);
 
-	if (task->target != InvalidAttrNumber)
+	target = backfill_target(job->relid);
+	if (target != InvalidAttrNumber && job->next_block < last)
 	{
-		const char *col = MigQuoteColumn(task->relid, task->target);
+		const char *col = MigQuoteColumn(job->relid, target);
 
 		sql = psprintf("UPDATE %s SET %s = %s"
 					   " WHERE ctid >= '(" INT64_FORMAT ",0)'::pg_catalog.tid"
 					   " AND ctid < '(" INT64_FORMAT ",0)'::pg_catalog.tid"
 					   " AND mig.row_predates(xmin, cmin, $1)",
-					   MigQuoteTable(task->relid), col, col,
-					   task->next_block, last);
-		values[0] = CStringGetTextDatum(task->snapshot);
+					   MigQuoteTable(job->relid), col, col,
+					   job->next_block, last);
+		values[0] = CStringGetTextDatum(job->snapshot);
 
 		MigBackfillWriting = true;
 		SessionReplicationRole = SESSION_REPLICATION_ROLE_REPLICA;
@@ -302,31 +292,20 @@ backfill_batch(BackfillTask *task, int batch_size)
 		PG_END_TRY();
 	}
 	else
-		last = task->end_block;
+		last = job->end_block;
 
-	state_values[0] = ObjectIdGetDatum(task->relid);
-	state_values[1] = Int64GetDatum(last);
-	state_values[2] = Int64GetDatum(rows);
-	state_values[3] = BoolGetDatum(last >= task->end_block);
-	MigAsExtensionOwner(&save);
-	if (SPI_execute_with_args("UPDATE mig.backfills"
-							  " SET next_block = $2, rows_done = rows_done + $3,"
-							  "     started_at = coalesce(started_at, pg_catalog.now()),"
-							  "     finished_at = CASE WHEN $4 THEN pg_catalog.clock_timestamp() END"
-							  " WHERE relid = $1",
-							  4, state_argtypes, state_values, NULL, false, 0) != SPI_OK_UPDATE)
-		elog(ERROR, "could not record backfill progress");
-	MigAsCaller(&save);
-
-	task->next_block = last;
-	task->rows_done += rows;
+	MigJobSetBackfillProgress(job, last, rows);
+	if (last >= job->end_block)
+		MigJobSetDone(job);
 	return rows;
 }
 
 /*
- * CALL mig.backfill(schema, batch_size): backfill every table of the active
- * migration.  Called outside a transaction block, it commits after each
- * batch; inside one, it does all the work in that transaction.
+ * CALL mig.backfill(schema, batch_size): run the backfills of the active
+ * migration in the foreground, paused or not.  Called outside a transaction
+ * block, it commits after each batch; inside one, it does all the work in
+ * that transaction.  The worker's lock keeps the background worker away
+ * meanwhile.
  */
 Datum
 mig_backfill(PG_FUNCTION_ARGS)
@@ -334,9 +313,11 @@ mig_backfill(PG_FUNCTION_ARGS)
 	const char *schema;
 	int			batch_size;
 	bool		nonatomic;
-	BackfillTask task;
-	Oid			current = InvalidOid;
-	int64		table_rows = 0;
+	MigJob	   *job;
+	MigJobKind	kind = MIG_JOB_BACKFILL;
+	Oid			schema_oid;
+	MemoryContext batch_cxt;
+	MemoryContext oldcxt;
 
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
@@ -355,35 +336,53 @@ mig_backfill(PG_FUNCTION_ARGS)
 	if (SPI_connect_ext(nonatomic ? SPI_OPT_NONATOMIC : 0) != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 
-	MigCheckSchemaPrivilege(get_namespace_oid(schema, false), schema);
+	schema_oid = get_namespace_oid(schema, false);
+	MigCheckSchemaPrivilege(schema_oid, schema);
+	MigWorkerLockForeground(schema_oid, schema);
 
-	while (backfill_next_task(schema, &task))
+	batch_cxt = AllocSetContextCreate(PortalContext ? PortalContext : TopMemoryContext,
+									  "migrate_ext backfill batch",
+									  ALLOCSET_DEFAULT_SIZES);
+	PG_TRY();
 	{
-		char	   *relname;
-
-		if (task.relid != current)
+		for (;;)
 		{
-			current = task.relid;
-			table_rows = 0;
-		}
-		relname = get_rel_name(task.relid);
-		table_rows += backfill_batch(&task, batch_size);
+			int64		rows;
 
-		if (task.next_block >= task.end_block)
-			ereport(NOTICE,
-					errmsg("backfilled table \"%s\": " INT64_FORMAT " rows in " INT64_FORMAT " blocks",
-						   relname ? relname : "?", task.rows_done, task.end_block));
-		if (nonatomic)
-			SPI_commit();
-		CHECK_FOR_INTERRUPTS();
-		if (mig_backfill_delay > 0 && task.next_block < task.end_block)
-		{
-			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-							 mig_backfill_delay, PG_WAIT_EXTENSION);
-			ResetLatch(MyLatch);
+			MemoryContextReset(batch_cxt);
+			oldcxt = MemoryContextSwitchTo(batch_cxt);
+			job = MigJobNext(schema, true, &kind);
+			if (job == NULL)
+			{
+				MemoryContextSwitchTo(oldcxt);
+				break;
+			}
+			rows = MigBackfillBatch(job, batch_size);
+			(void) rows;
+			if (job->next_block >= job->end_block)
+				ereport(NOTICE,
+						errmsg("backfilled table \"%s\": " INT64_FORMAT " rows in " INT64_FORMAT " blocks",
+							   get_rel_name(job->relid) ? get_rel_name(job->relid) : "?",
+							   job->rows_done, job->end_block));
+			MemoryContextSwitchTo(oldcxt);
+			if (nonatomic)
+				SPI_commit();
 			CHECK_FOR_INTERRUPTS();
+			if (mig_backfill_delay > 0)
+			{
+				(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+								 mig_backfill_delay, PG_WAIT_EXTENSION);
+				ResetLatch(MyLatch);
+				CHECK_FOR_INTERRUPTS();
+			}
 		}
 	}
+	PG_FINALLY();
+	{
+		MigWorkerUnlockForeground(schema_oid);
+	}
+	PG_END_TRY();
+	MemoryContextDelete(batch_cxt);
 	SPI_finish();
 	PG_RETURN_VOID();
 }

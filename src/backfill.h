@@ -16,4 +16,13 @@
  */
 extern char *MigBackfillSnapshot(void);
 
+/*
+ * One batch of a backfill job: enough blocks for about batch_size rows from
+ * its cursor, written, and the new cursor recorded, in the current
+ * transaction (SPI connected).  Marks the job done after its last block.
+ * Returns the rows written.
+ */
+struct MigJob;
+extern int64 MigBackfillBatch(struct MigJob *job, int batch_size);
+
 #endif							/* MIG_BACKFILL_H */

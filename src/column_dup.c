@@ -41,6 +41,8 @@
 
 #include "column_dup.h"
 #include "ddl.h"
+#include "index_declare.h"
+#include "jobs.h"
 #include "migrate_ext.h"
 #include "steps.h"
 
@@ -78,7 +80,7 @@ static MigFinal *find_final(MigPlan *plan, Oid objid);
 static bool type_changed(MigDup *dup);
 static char *retyped_columns(MigDup *dup);
 static bool exec_optional(const char *sql, Oid relid, const char *what,
-						  const char *column);
+						  const char *column, bool declare_index);
 static void check_supported(MigDup *dup);
 static bool column_not_null(Oid relid, AttrNumber attnum);
 static void add_shadow(MigPlan *plan, MigDup *dup, MigDupColumn *dc);
@@ -184,7 +186,8 @@ retyped_columns(MigDup *dup)
  * error (a lock timeout above all) is raised.
  */
 static bool
-exec_optional(const char *sql, Oid relid, const char *what, const char *column)
+exec_optional(const char *sql, Oid relid, const char *what, const char *column,
+			  bool declare_index)
 {
 	MemoryContext oldcontext = CurrentMemoryContext;
 	ResourceOwner oldowner = CurrentResourceOwner;
@@ -194,7 +197,10 @@ exec_optional(const char *sql, Oid relid, const char *what, const char *column)
 	MemoryContextSwitchTo(oldcontext);
 	PG_TRY();
 	{
-		MigExec(sql, relid);
+		if (declare_index)
+			(void) MigIndexDeclareOnly(relid, sql);
+		else
+			MigExec(sql, relid);
 		ReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(oldcontext);
 		CurrentResourceOwner = oldowner;
@@ -398,7 +404,7 @@ carry_default(MigDup *dup, MigDupColumn *dc, const char *qtable)
 				   MigQuoteColumn(relid, dc->attnum), expr);
 	if (dc->type != NULL && !dc->has_default)
 		(void) exec_optional(sql, relid, psprintf("default %s", expr),
-							 psprintf("column \"%s\"", dc->name));
+							 psprintf("column \"%s\"", dc->name), false);
 	else
 		MigExec(sql, relid);
 }
@@ -698,7 +704,7 @@ carry_constraints(MigPlan *plan, MigDup *dup)
 		if (type_changed(dup))
 		{
 			if (!exec_optional(sql.data, relid, what,
-							   psprintf("column %s", retyped_columns(dup))))
+							   psprintf("column %s", retyped_columns(dup)), false))
 				continue;
 		}
 		else
@@ -936,14 +942,16 @@ carry_index(MigPlan *plan, MigDup *dup, Oid indexoid)
 	if (type_changed(dup))
 	{
 		if (!exec_optional(sql.data, relid, psprintf("index \"%s\"", name),
-						   psprintf("column %s", retyped_columns(dup))))
+						   psprintf("column %s", retyped_columns(dup)), true))
 			return;
 	}
 	else
-		MigExec(sql.data, relid);
+		(void) MigIndexDeclareOnly(relid, sql.data);
 
 	{
 		Oid			dupoid = get_relname_relid(dupname, get_rel_namespace(relid));
+
+		MigJobAddIndex(plan, relid, dupoid, dupname);
 
 		add_pending(dup, dupoid, true, name, contype, deferrable, deferred);
 		MigDupRemember(plan, dupoid, name, contype, deferrable, deferred);

@@ -27,4 +27,27 @@
 #define MigExecutorRun(qd, dir, count) ExecutorRun(qd, dir, count, true)
 #endif
 
+/*
+ * DefineIndex gained a total_parts argument in PostgreSQL 16.  Define an
+ * index as a top-level CREATE INDEX would, optionally without building it.
+ */
+#if PG_VERSION_NUM >= 160000
+#define MigDefineIndex(relid, stmt, skip_build) \
+	DefineIndex((relid), (stmt), InvalidOid, InvalidOid, InvalidOid, -1, \
+				false, true, false, (skip_build), false)
+#else
+#define MigDefineIndex(relid, stmt, skip_build) \
+	DefineIndex((relid), (stmt), InvalidOid, InvalidOid, InvalidOid, \
+				false, true, false, (skip_build), false)
+#endif
+
+/* PortalRun lost its run_once argument in PostgreSQL 18 */
+#if PG_VERSION_NUM >= 180000
+#define MigPortalRun(portal, count, top, dest, altdest, qc) \
+	PortalRun((portal), (count), (top), (dest), (altdest), (qc))
+#else
+#define MigPortalRun(portal, count, top, dest, altdest, qc) \
+	PortalRun((portal), (count), (top), true, (dest), (altdest), (qc))
+#endif
+
 #endif							/* MIG_COMPAT_H */

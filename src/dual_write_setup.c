@@ -35,6 +35,7 @@
 #include "ddl.h"
 #include "dual_write.h"
 #include "dual_write_setup.h"
+#include "jobs.h"
 #include "migrate_ext.h"
 #include "rule_compile.h"
 #include "model.h"
@@ -193,24 +194,13 @@ install_table(MigPlan *plan, Oid relid)
 	if (backfill)
 	{
 		Relation	rel = relation_open(relid, AccessShareLock);
-		Oid			bargtypes[5] = {OIDOID, NAMEOID, TEXTOID, TEXTOID, INT8OID};
-		Datum		bvalues[5];
+		int64		blocks = (int64) RelationGetNumberOfBlocks(rel);
+		int64		rows = rel->rd_rel->reltuples >= 0 ?
+			(int64) rel->rd_rel->reltuples : -1;
 
-		/* the trigger creation above keeps writers out: rows up to here predate it */
-		bvalues[0] = ObjectIdGetDatum(relid);
-		bvalues[1] = values[1];
-		bvalues[2] = values[2];
-		bvalues[3] = CStringGetTextDatum(MigBackfillSnapshot());
-		bvalues[4] = Int64GetDatum((int64) RelationGetNumberOfBlocks(rel));
 		relation_close(rel, AccessShareLock);
-
-		MigAsExtensionOwner(&save);
-		if (SPI_execute_with_args("INSERT INTO mig.backfills"
-								  " (relid, schema, migration, snapshot, end_block)"
-								  " VALUES ($1, $2, $3, $4, $5)",
-								  5, bargtypes, bvalues, NULL, false, 0) != SPI_OK_INSERT)
-			elog(ERROR, "could not record backfill");
-		MigAsCaller(&save);
+		/* the trigger creation above keeps writers out: rows up to here predate it */
+		MigJobAddBackfill(plan, relid, MigBackfillSnapshot(), blocks, rows);
 	}
 }
 
@@ -269,51 +259,8 @@ MigDualWriteRemove(const char *schema, const char *migration)
 	MigAsExtensionOwner(&save);
 	if (SPI_execute_with_args("DELETE FROM mig.dual_writes WHERE schema = $1 AND migration = $2",
 							  2, argtypes, values, NULL, false, 0) != SPI_OK_DELETE ||
-		SPI_execute_with_args("DELETE FROM mig.backfills WHERE schema = $1 AND migration = $2",
+		SPI_execute_with_args("DELETE FROM mig.job_queue WHERE schema = $1 AND migration = $2",
 							  2, argtypes, values, NULL, false, 0) != SPI_OK_DELETE)
 		elog(ERROR, "could not forget dual-write rules");
 	MigAsCaller(&save);
-}
-
-void
-MigBackfillCheckDone(const char *schema, const char *migration)
-{
-	Oid			argtypes[2] = {NAMEOID, TEXTOID};
-	Datum		values[2];
-	StringInfoData progress;
-	uint64		i;
-
-	values[0] = DirectFunctionCall1(namein, CStringGetDatum(schema));
-	values[1] = CStringGetTextDatum(migration);
-	if (SPI_execute_with_args("SELECT coalesce(c.relname::text, b.relid::text), b.next_block,"
-							  " b.end_block, b.rows_done,"
-							  " (100 * b.next_block / b.end_block)::int"
-							  " FROM mig.backfills b"
-							  " LEFT JOIN pg_catalog.pg_class c ON c.oid = b.relid"
-							  " WHERE b.schema = $1 AND b.migration = $2"
-							  "   AND b.next_block < b.end_block ORDER BY 1",
-							  2, argtypes, values, NULL, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not read backfill progress");
-	if (SPI_processed == 0)
-		return;
-
-	initStringInfo(&progress);
-	for (i = 0; i < SPI_processed; i++)
-	{
-		HeapTuple	tup = SPI_tuptable->vals[i];
-		TupleDesc	desc = SPI_tuptable->tupdesc;
-
-		appendStringInfo(&progress, "%stable \"%s\": block %s of %s (%s%%), %s rows written",
-						 i > 0 ? "; " : "",
-						 SPI_getvalue(tup, desc, 1), SPI_getvalue(tup, desc, 2),
-						 SPI_getvalue(tup, desc, 3), SPI_getvalue(tup, desc, 5),
-						 SPI_getvalue(tup, desc, 4));
-	}
-	ereport(ERROR,
-			errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-			errmsg("cannot complete migration \"%s\": its backfill is not finished",
-				   migration),
-			errdetail("Backfill progress: %s.", progress.data),
-			errhint("Run CALL mig.backfill('%s') and complete the migration when it has finished.",
-					schema));
 }

@@ -14,10 +14,7 @@
 /* Check every rule compiles, record them, create triggers, queue backfills. */
 extern void MigDualWriteInstall(MigPlan *plan);
 
-/* Drop the triggers of a migration and forget its rules and backfills. */
+/* Drop the triggers of a migration and forget its rules and jobs. */
 extern void MigDualWriteRemove(const char *schema, const char *migration);
-
-/* Raise an error, with the progress made, while a backfill is unfinished. */
-extern void MigBackfillCheckDone(const char *schema, const char *migration);
 
 #endif							/* MIG_DUAL_WRITE_SETUP_H */

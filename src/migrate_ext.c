@@ -5,8 +5,9 @@
  *		parameters.
  *
  *		The library works without being preloaded; preloading it (as the
- *		README recommends) only makes its parameters known to the server
- *		before the first session uses them.
+ *		README recommends) makes its parameters known to the server before
+ *		the first session uses them, and starts the launcher that restarts
+ *		unfinished background jobs after a server restart (worker.c).
  *
  *-------------------------------------------------------------------------
  */
@@ -15,10 +16,12 @@
 #include <limits.h>
 
 #include "fmgr.h"
+#include "miscadmin.h"
 #include "utils/guc.h"
 
 #include "compat.h"
 #include "migrate_ext.h"
+#include "worker.h"
 
 PG_MODULE_MAGIC;
 
@@ -31,6 +34,8 @@ bool		mig_strict_expressions = true;
 char	   *mig_version = NULL;
 int			mig_backfill_batch_size = 10000;
 int			mig_backfill_delay = 0;
+int			mig_max_replication_lag = 0;
+bool		mig_start_jobs = true;
 
 void
 _PG_init(void)
@@ -103,5 +108,28 @@ _PG_init(void)
 							GUC_UNIT_MS,
 							NULL, NULL, NULL);
 
+	DefineCustomIntVariable("migrate_ext.max_replication_lag",
+							gettext_noop("Sets the standby replay lag above which the backfill waits before its next batch."),
+							gettext_noop("Zero means the backfill does not look at standbys."),
+							&mig_max_replication_lag,
+							0,
+							0, INT_MAX,
+							PGC_USERSET,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomBoolVariable("migrate_ext.start_jobs",
+							 gettext_noop("Starts the background jobs of a migration as soon as it has started."),
+							 gettext_noop("When off, its jobs are queued paused: run them with mig.resume() or CALL mig.backfill()."),
+							 &mig_start_jobs,
+							 true,
+							 PGC_USERSET,
+							 0,
+							 NULL, NULL, NULL);
+
 	MarkGUCPrefixReserved("migrate_ext");
+
+	/* with the library preloaded, a launcher restarts unfinished jobs */
+	if (process_shared_preload_libraries_in_progress)
+		MigWorkerRegisterLauncher();
 }

@@ -27,5 +27,7 @@ extern bool mig_strict_expressions;	/* reject expressions that fail to compile *
 extern char *mig_version;			/* version schema this session writes through */
 extern int	mig_backfill_batch_size;	/* rows per backfill batch */
 extern int	mig_backfill_delay;		/* ms between backfill batches */
+extern int	mig_max_replication_lag;	/* ms of standby lag the backfill waits out */
+extern bool mig_start_jobs;			/* jobs of a new migration start unpaused */
 
 #endif							/* MIGRATE_EXT_H */

@@ -98,8 +98,10 @@ MigPlanOperations(MigPlan *plan)
 				MigOpDropMulticolumnConstraint(plan, op);
 				break;
 			case MIG_OP_CREATE_INDEX:
+				MigOpCreateIndex(plan, op);
+				break;
 			case MIG_OP_DROP_INDEX:
-				MigNotSupportedYet(plan, op, NULL);
+				MigOpDropIndex(plan, op);
 				break;
 		}
 	}

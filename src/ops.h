@@ -41,6 +41,7 @@ typedef struct MigPlan
 								 * (column_dup.c) */
 	int			complete_seq;	/* steps recorded so far, per phase */
 	int			rollback_seq;
+	int			job_seq;		/* background jobs queued so far */
 } MigPlan;
 
 /* Plan (and run the expand statements of) every operation, in order. */
@@ -60,6 +61,8 @@ extern void MigOpDropMulticolumnConstraint(MigPlan *plan, MigOperation *op);
 extern void MigOpRenameConstraint(MigPlan *plan, MigOperation *op);
 extern void MigOpSetReplicaIdentity(MigPlan *plan, MigOperation *op);
 extern void MigOpSql(MigPlan *plan, MigOperation *op);
+extern void MigOpCreateIndex(MigPlan *plan, MigOperation *op);
+extern void MigOpDropIndex(MigPlan *plan, MigOperation *op);
 
 /* helpers shared by the operations */
 extern char *MigInternalName(const char *prefix, const char *name);

@@ -24,6 +24,7 @@
 
 #include "column_dup.h"
 #include "ddl.h"
+#include "index_declare.h"
 #include "ops.h"
 #include "steps.h"
 
@@ -152,13 +153,11 @@ MigOpAlterColumn(MigPlan *plan, MigOperation *op)
 	{
 		Oid			indexoid;
 
-		MigExec(psprintf("CREATE UNIQUE INDEX %s ON %s (%s)",
-						 quote_identifier(op->unique_name),
-						 MigQuoteTable(table->relid),
-						 MigQuoteColumn(table->relid, dc->attnum)),
-				table->relid);
-		indexoid = get_relname_relid(op->unique_name,
-									 get_rel_namespace(table->relid));
+		indexoid = MigIndexDeclare(plan, table->relid,
+								   psprintf("CREATE UNIQUE INDEX %s ON %s (%s)",
+											quote_identifier(op->unique_name),
+											MigQuoteTable(table->relid),
+											MigQuoteColumn(table->relid, dc->attnum)));
 		MigDupRemember(plan, indexoid, op->unique_name, 'u', false, false);
 		MigStepAdd(plan, MIG_PHASE_COMPLETE, "constraint_using_index",
 				   table->relid, InvalidAttrNumber, indexoid, op->unique_name,

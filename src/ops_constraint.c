@@ -26,6 +26,7 @@
 
 #include "column_dup.h"
 #include "ddl.h"
+#include "index_declare.h"
 #include "ops.h"
 #include "steps.h"
 
@@ -161,12 +162,11 @@ MigOpCreateConstraint(MigPlan *plan, MigOperation *op)
 		Oid			indexoid;
 		char		contype = op->constraint_type == MIG_CONSTRAINT_PRIMARY_KEY ? 'p' : 'u';
 
-		MigExec(psprintf("CREATE UNIQUE INDEX %s ON %s (%s)%s",
-						 quote_identifier(op->name), qtable,
-						 column_list(table, op->constraint_columns),
-						 index_clauses(plan, table, op)),
-				table->relid);
-		indexoid = get_relname_relid(op->name, get_rel_namespace(table->relid));
+		indexoid = MigIndexDeclare(plan, table->relid,
+								   psprintf("CREATE UNIQUE INDEX %s ON %s (%s)%s",
+											quote_identifier(op->name), qtable,
+											column_list(table, op->constraint_columns),
+											index_clauses(plan, table, op)));
 		MigDupRemember(plan, indexoid, op->name, contype, false, false);
 		MigStepAdd(plan, MIG_PHASE_COMPLETE, "constraint_using_index",
 				   table->relid, InvalidAttrNumber, indexoid, op->name,

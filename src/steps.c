@@ -18,6 +18,7 @@
 #include "ddl.h"
 #include "model.h"
 #include "state.h"
+#include "jobs.h"
 #include "steps.h"
 
 typedef struct MigStep
@@ -40,7 +41,8 @@ typedef struct StepContext
 
 static const char *phase_name(MigPhase phase);
 static void steps_error_context(void *arg);
-static void step_run(MigStep *step, MigPhase phase);
+static void step_run(MigStep *step, MigPhase phase, const char *schema,
+					 const char *migration);
 static char *constraint_name(Oid conoid);
 static char *index_name(Oid indexoid);
 
@@ -91,6 +93,14 @@ MigStepAdd(MigPlan *plan, MigPhase phase, const char *kind,
 	nulls[8] = name ? ' ' : 'n';
 	values[9] = text ? CStringGetTextDatum(text) : (Datum) 0;
 	nulls[9] = text ? ' ' : 'n';
+
+	/*
+	 * A constraint validated at complete is validated by a background job
+	 * first (after the backfill), so that complete finds it valid and does
+	 * not scan the table while holding its locks.
+	 */
+	if (phase == MIG_PHASE_COMPLETE && strcmp(kind, "validate_constraint") == 0)
+		MigJobAddValidate(plan, relid, objid);
 
 	MigAsExtensionOwner(&save);
 	rc = SPI_execute_with_args("INSERT INTO mig.steps (schema, migration, phase, seq, step)"
@@ -159,7 +169,7 @@ MigStepsRun(const char *schema, const char *migration, MigPhase phase)
 		errcallback.arg = &ctx;
 		if (strcmp(step->kind, "sql") == 0)
 			ran_sql = true;
-		step_run(step, phase);
+		step_run(step, phase, schema, migration);
 	}
 	error_context_stack = errcallback.previous;
 	return ran_sql;
@@ -195,7 +205,8 @@ index_name(Oid indexoid)
 }
 
 static void
-step_run(MigStep *step, MigPhase phase)
+step_run(MigStep *step, MigPhase phase, const char *schema,
+		 const char *migration)
 {
 	StringInfoData sql;
 
@@ -256,6 +267,24 @@ step_run(MigStep *step, MigPhase phase)
 						 MigQuoteTable(step->relid), quote_identifier(step->name),
 						 type, quote_identifier(step->name),
 						 step->text + strlen(type));
+	}
+	else if (strcmp(step->kind, "drop_index") == 0)
+	{
+		if (get_rel_name(step->objid) == NULL)
+			return;
+		appendStringInfo(&sql, "DROP INDEX %s", MigQuoteTable(step->objid));
+	}
+	else if (strcmp(step->kind, "drop_index_concurrently") == 0)
+	{
+		if (get_rel_name(step->objid) == NULL)
+			return;
+		/* after the commit, unless nothing can run concurrently anyway */
+		if (!MigJobsStartedHere(schema, migration))
+		{
+			MigJobAddDropIndex(schema, migration, step->relid, step->objid);
+			return;
+		}
+		appendStringInfo(&sql, "DROP INDEX %s", MigQuoteTable(step->objid));
 	}
 	else if (strcmp(step->kind, "sequence_owner") == 0)
 		appendStringInfo(&sql, "ALTER SEQUENCE %s OWNED BY %s.%s",

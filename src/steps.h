@@ -38,6 +38,9 @@ typedef enum MigPhase
  *	constraint_using_index relid, objid (index), name (constraint),
  *						text ("UNIQUE" or "PRIMARY KEY", then DEFERRABLE ...)
  *	sequence_owner		relid, attnum (new owner), objid (sequence)
+ *	drop_index			relid, objid (index)
+ *	drop_index_concurrently relid, objid (index): dropped by a job once
+ *						complete has committed
  */
 extern void MigStepAdd(MigPlan *plan, MigPhase phase, const char *kind,
 					   Oid relid, AttrNumber attnum, Oid objid,

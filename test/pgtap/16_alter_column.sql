@@ -39,7 +39,7 @@ SELECT is(mig.start('02_rating', '{"operations": [{"alter_column": {"table": "po
 	'app_02_rating', 'alter_column with a new type, default and comment starts');
 SELECT col_type_is('app_02_rating', 'posts', 'rating', 'integer', 'the new version sees the new type');
 SELECT col_type_is('app_01_init', 'posts', 'rating', 'text', 'the old version keeps the old type');
-CALL mig.backfill('app');
+CALL mig.wait('app');
 SELECT is((SELECT sum(rating)::int FROM app_02_rating.posts), (SELECT sum(rating::int)::int FROM app.posts),
 	'after the backfill the new version has up(old) in every row');
 
@@ -66,7 +66,7 @@ SELECT is((SELECT count(*)::int FROM pg_attribute WHERE attrelid = 'app.posts'::
 SELECT mig.start('02_rating', '{"operations": [{"alter_column": {"table": "posts",
 	"column": "rating", "type": "integer", "default": "1", "comment": "stars",
 	"up": "CAST(rating AS integer)", "down": "CAST(rating AS text)"}}]}', 'app');
-CALL mig.backfill('app');
+CALL mig.wait('app');
 SELECT is(mig.complete('app'), 'app_02_rating', 'complete succeeds after the backfill');
 SELECT col_type_is('app', 'posts', 'rating', 'integer', 'after complete the column has the new type');
 SELECT col_default_is('app', 'posts', 'rating', '1', 'and the new default');
@@ -98,8 +98,8 @@ SELECT is(mig.start('03_all', '{"operations": [
 	{"alter_column": {"table": "posts", "column": "body", "unique": {"name": "posts_body_unique"},
 	 "comment": "the text", "up": "body || ''-'' || id", "down": "body"}}]}', 'app'),
 	'app_03_all', 'four alter_column operations, two on the same column, start');
-CALL mig.backfill('app');
-SELECT is((SELECT count(*)::int FROM mig.backfills WHERE schema = 'app'), 1, 'one backfill pass serves all of them');
+CALL mig.wait('app');
+SELECT is((SELECT count(*)::int FROM mig.jobs WHERE schema = 'app' AND kind = 'backfill'), 1, 'one backfill pass serves all of them');
 SELECT is((SELECT title FROM app_03_all.posts WHERE title IS NULL OR title = 'untitled'), 'untitled',
 	'a NULL title went through both changes: up of the first, then up of the second');
 SELECT is((SELECT title FROM app_03_all.posts WHERE id = (SELECT id FROM app.posts WHERE title = 'ab')), '--ab',
@@ -153,7 +153,7 @@ SELECT mig.start('03_all', '{"operations": [
 	 "up": "coalesce(title, ''untitled'')", "down": "title"}},
 	{"alter_column": {"table": "posts", "column": "body", "unique": {"name": "posts_body_unique"},
 	 "comment": "the text", "up": "body || ''-'' || id", "down": "body"}}]}', 'app');
-CALL mig.backfill('app');
+CALL mig.wait('app');
 SELECT is(mig.complete('app'), 'app_03_all', 'complete succeeds');
 SELECT col_not_null('app', 'posts', 'title', 'title is NOT NULL');
 SELECT is((SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = 'app.posts'::regclass AND conname = 'title_length'),
@@ -198,7 +198,7 @@ SELECT is((SELECT title FROM app_03_all.posts WHERE body = 'nullable now'), 'pla
 	'the old version, whose title is NOT NULL, reads what down made of it');
 SELECT col_type_is('app_04_loose', 'posts', 'id', 'bigint', 'the new version sees the key as bigint');
 SELECT hasnt_trigger('app', 'tags', '_mig_dual_write', 'a table created by the migration gets no trigger');
-CALL mig.backfill('app');
+CALL mig.wait('app');
 SELECT mig.complete('app');
 SELECT col_is_null('app', 'posts', 'title', 'after complete title is nullable');
 SELECT col_type_is('app', 'posts', 'id', 'bigint', 'the key is bigint');

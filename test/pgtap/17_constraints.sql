@@ -38,7 +38,7 @@ SELECT is(mig.start('02_check', '{"operations": [{"create_constraint": {"type": 
 	       "sellers_zip": "SELECT CASE WHEN sellers_name != ''alice'' AND sellers_zip <= 0 THEN 123 ELSE sellers_zip END"},
 	"down": {"sellers_name": "sellers_name", "sellers_zip": "sellers_zip"}}}]}', 'app'),
 	'app_02_check', 'create_constraint (check) starts');
-CALL mig.backfill('app');
+CALL mig.wait('app');
 SELECT is((SELECT sellers_zip FROM app_02_check.tickets WHERE sellers_name = 'carol'), 123,
 	'up fixed the row that breaks the check, in the new version');
 SELECT is((SELECT sellers_zip FROM app_01_init.tickets WHERE sellers_name = 'carol'), -1,
@@ -67,7 +67,7 @@ SELECT mig.start('02_check', '{"operations": [{"create_constraint": {"type": "ch
 	"up": {"sellers_name": "sellers_name",
 	       "sellers_zip": "SELECT CASE WHEN sellers_name != ''alice'' AND sellers_zip <= 0 THEN 123 ELSE sellers_zip END"},
 	"down": {"sellers_name": "sellers_name", "sellers_zip": "sellers_zip"}}}]}', 'app');
-CALL mig.backfill('app');
+CALL mig.wait('app');
 SELECT mig.complete('app');
 SELECT is((SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = 'check_zip_name'),
 	'CHECK ((((sellers_name)::text = ''alice''::text) OR (sellers_zip > 0)))',
@@ -91,7 +91,7 @@ SELECT is(mig.start('03_unique_fk', '{"operations": [
 	 "up": {"sellers_name": "sellers_name", "sellers_zip": "sellers_zip"},
 	 "down": {"sellers_name": "sellers_name", "sellers_zip": "sellers_zip"}}}]}', 'app'),
 	'app_03_unique_fk', 'create_constraint (unique, then foreign_key over an overlapping column) starts');
-CALL mig.backfill('app');
+CALL mig.wait('app');
 SET LOCAL search_path = app_03_unique_fk, public;
 SELECT throws_ok($$INSERT INTO tickets (sellers_name, sellers_zip, note) VALUES ('bob', 2, 'note 1')$$, '23505', NULL,
 	'the new version enforces the unique constraint');
@@ -139,7 +139,7 @@ SELECT mig.start('04_drop', '{"operations": [
 	{"drop_multicolumn_constraint": {"table": "tickets", "name": "check_zip_name",
 	 "down": {"sellers_name": "sellers_name",
 	          "sellers_zip": "SELECT CASE WHEN sellers_zip <= 0 AND sellers_name != ''alice'' THEN 1 ELSE sellers_zip END"}}}]}', 'app');
-CALL mig.backfill('app');
+CALL mig.wait('app');
 SELECT mig.complete('app');
 SELECT is((SELECT count(*)::int FROM pg_constraint WHERE conname IN ('note_length', 'check_zip_name')), 0,
 	'after complete the dropped constraints are gone');
@@ -156,7 +156,7 @@ SELECT lives_ok($$INSERT INTO tickets (sellers_name, sellers_zip, note) VALUES (
 RESET search_path;
 SELECT throws_ok($$SELECT mig.start('x', '{"operations": [{"drop_constraint": {"table": "tickets", "name": "fk_sellers", "up": "sellers_zip", "down": "sellers_zip"}}]}', 'app')$$,
 	'55000', NULL, 'while a migration is in progress another cannot start');
-CALL mig.backfill('app');
+CALL mig.wait('app');
 SELECT mig.complete('app');
 SELECT is((SELECT count(*)::int FROM pg_constraint WHERE conname = 'unique_zip_name'), 0, 'after complete the unique constraint is gone');
 
@@ -173,7 +173,7 @@ SELECT mig.start('06_pk', '{"operations": [
 		{"name": "title", "type": "varchar(255)"}]}},
 	{"create_constraint": {"type": "primary_key", "table": "tasks", "name": "tasks_pkey", "columns": ["id"],
 	 "up": {"id": "id"}, "down": {"id": "id"}}}]}', 'app');
-CALL mig.backfill('app');
+CALL mig.wait('app');
 SET LOCAL search_path = app_06_pk, public;
 SELECT throws_ok($$INSERT INTO logs (id, msg) VALUES (NULL, 'c')$$, '23514', NULL, 'the new version''s key rejects NULL');
 SELECT throws_ok($$INSERT INTO logs (id, msg) VALUES (1, 'c')$$, '23505', NULL, 'and, once the backfill has run, duplicates');

@@ -1,0 +1,249 @@
+/*-------------------------------------------------------------------------
+ *
+ * job_control.c
+ *		SQL entry points that control the jobs of a migration: CALL
+ *		mig.wait, mig.pause, mig.resume, and the worker check behind
+ *		mig.status.
+ *
+ *		mig.wait is a procedure: it commits before each sleep, so it holds no
+ *		snapshot while it waits (a concurrent index build waits for every
+ *		older snapshot, and a session that waited for the build while
+ *		holding one would wait forever, unseen by the deadlock detector).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "nodes/parsenodes.h"
+#include "storage/latch.h"
+#include "utils/builtins.h"
+#include "utils/timestamp.h"
+#include "utils/wait_event.h"
+
+#include "jobs.h"
+#include "state.h"
+#include "worker.h"
+
+PG_FUNCTION_INFO_V1(mig_wait);
+PG_FUNCTION_INFO_V1(mig_pause);
+PG_FUNCTION_INFO_V1(mig_resume);
+PG_FUNCTION_INFO_V1(mig_ensure_worker);
+
+/* how often mig.wait looks at the jobs */
+#define MIG_WAIT_POLL_MS 200
+
+typedef struct JobCounts
+{
+	int64		unfinished;		/* pending or running, not paused */
+	int64		paused;
+	int64		failed;
+	char	   *summary;		/* mig.job_summary */
+} JobCounts;
+
+static const char *
+schema_arg(FunctionCallInfo fcinfo)
+{
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				errmsg("schema must not be null"));
+	return pstrdup(NameStr(*PG_GETARG_NAME(0)));
+}
+
+static void
+count_jobs(const char *schema, const char *migration, JobCounts *counts)
+{
+	Oid			argtypes[2] = {NAMEOID, TEXTOID};
+	Datum		values[2];
+	HeapTuple	tup;
+	TupleDesc	desc;
+	bool		isnull;
+
+	values[0] = DirectFunctionCall1(namein, CStringGetDatum(schema));
+	values[1] = CStringGetTextDatum(migration);
+	if (SPI_execute_with_args("SELECT count(*) FILTER (WHERE state IN ('pending', 'running') AND NOT paused),"
+							  " count(*) FILTER (WHERE state IN ('pending', 'running') AND paused),"
+							  " count(*) FILTER (WHERE state = 'failed'),"
+							  " mig.job_summary($1)"
+							  " FROM mig.job_queue WHERE schema = $1 AND migration = $2",
+							  2, argtypes, values, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the job queue");
+	tup = SPI_tuptable->vals[0];
+	desc = SPI_tuptable->tupdesc;
+	counts->unfinished = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
+	counts->paused = DatumGetInt64(SPI_getbinval(tup, desc, 2, &isnull));
+	counts->failed = DatumGetInt64(SPI_getbinval(tup, desc, 3, &isnull));
+	counts->summary = SPI_getvalue(tup, desc, 4);
+}
+
+/*
+ * CALL mig.wait(schema, timeout): wait until the jobs of the schema's
+ * active migration are done.
+ */
+Datum
+mig_wait(PG_FUNCTION_ARGS)
+{
+	const char *schema = schema_arg(fcinfo);
+	bool		has_timeout = !PG_ARGISNULL(1);
+	TimestampTz deadline = 0;
+	bool		nonatomic;
+
+	nonatomic = fcinfo->context && IsA(fcinfo->context, CallContext) &&
+		!castNode(CallContext, fcinfo->context)->atomic;
+	if (has_timeout)
+	{
+		Interval   *timeout = PG_GETARG_INTERVAL_P(1);
+		int64		usecs = timeout->time +
+			(int64) timeout->day * USECS_PER_DAY +
+			(int64) timeout->month * DAYS_PER_MONTH * USECS_PER_DAY;
+
+		deadline = GetCurrentTimestamp() + usecs;
+	}
+
+	if (SPI_connect_ext(nonatomic ? SPI_OPT_NONATOMIC : 0) != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (!OidIsValid(get_namespace_oid(schema, true)))
+		ereport(ERROR,
+				errcode(ERRCODE_INVALID_SCHEMA_NAME),
+				errmsg("schema \"%s\" does not exist", schema));
+
+	for (;;)
+	{
+		MigActive  *active = MigStateGetActive(schema);
+		JobCounts	counts;
+
+		if (active == NULL)
+			break;
+		if (MigJobsStartedHere(schema, active->name))
+		{
+			MigJobsRunInline(schema, active->name, false);
+			break;
+		}
+		if (!nonatomic)
+			ereport(ERROR,
+					errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
+					errmsg("mig.wait cannot run inside a transaction block"),
+					errdetail("It would hold a snapshot while it waits, and a concurrent index build of the migration waits for every older snapshot."),
+					errhint("Run CALL mig.wait('%s') on its own.", schema));
+
+		count_jobs(schema, active->name, &counts);
+		if (counts.failed > 0)
+			ereport(ERROR,
+					errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					errmsg("a background job of migration \"%s\" failed", active->name),
+					errdetail("Jobs: %s.", counts.summary),
+					errhint("Fix the cause and retry the jobs with mig.resume('%s'), or undo the migration with mig.rollback('%s').",
+							schema, schema));
+		if (counts.unfinished == 0 && counts.paused > 0)
+			ereport(ERROR,
+					errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					errmsg("the background jobs of migration \"%s\" are paused", active->name),
+					errdetail("Jobs: %s.", counts.summary),
+					errhint("Resume them with mig.resume('%s').", schema));
+		if (counts.unfinished == 0)
+			break;
+		if (has_timeout && GetCurrentTimestamp() >= deadline)
+			ereport(ERROR,
+					errcode(ERRCODE_QUERY_CANCELED),
+					errmsg("timed out waiting for the background jobs of migration \"%s\"",
+						   active->name),
+					errdetail("Jobs: %s.", counts.summary));
+
+		/* a worker that died or never started is started again */
+		MigWorkerEnsure(schema);
+
+		/* no snapshot is held while sleeping */
+		SPI_commit();
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 MIG_WAIT_POLL_MS, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+	}
+	SPI_finish();
+	PG_RETURN_VOID();
+}
+
+static Datum
+set_paused(FunctionCallInfo fcinfo, bool pause)
+{
+	const char *schema = schema_arg(fcinfo);
+	MigActive  *active;
+	Oid			argtypes[2] = {NAMEOID, TEXTOID};
+	Datum		values[2];
+	MigOwnerSave save;
+	uint64		n;
+	char	   *result;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	MigCheckSchemaPrivilege(MigStateLockSchema(schema), schema);
+	active = MigStateGetActive(schema);
+	if (active == NULL)
+		ereport(ERROR,
+				errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				errmsg("no migration is in progress in schema \"%s\"", schema));
+
+	values[0] = DirectFunctionCall1(namein, CStringGetDatum(schema));
+	values[1] = CStringGetTextDatum(active->name);
+	MigAsExtensionOwner(&save);
+	if (SPI_execute_with_args(pause ?
+							  "UPDATE mig.job_queue SET paused = true"
+							  " WHERE schema = $1 AND migration = $2"
+							  "   AND state IN ('pending', 'running') AND NOT paused" :
+							  "UPDATE mig.job_queue SET paused = false,"
+							  "   state = CASE state WHEN 'failed' THEN 'pending' ELSE state END,"
+							  "   attempts = CASE state WHEN 'failed' THEN 0 ELSE attempts END,"
+							  "   finished_at = CASE state WHEN 'failed' THEN NULL ELSE finished_at END"
+							  " WHERE schema = $1 AND migration = $2"
+							  "   AND (paused OR state = 'failed')",
+							  2, argtypes, values, NULL, false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "could not update the job queue");
+	n = SPI_processed;
+	MigAsCaller(&save);
+
+	if (pause)
+		result = psprintf("paused " UINT64_FORMAT " jobs of migration \"%s\"", n, active->name);
+	else
+	{
+		if (n > 0)
+			MigWorkerLaunchAtCommit(schema);
+		result = psprintf("resumed " UINT64_FORMAT " jobs of migration \"%s\"", n, active->name);
+	}
+	SPI_finish();
+	PG_RETURN_TEXT_P(cstring_to_text(result));
+}
+
+/*
+ * mig.pause(schema): the worker stops after its current unit of work (a
+ * backfill batch, or an index build already under way) and exits.
+ */
+Datum
+mig_pause(PG_FUNCTION_ARGS)
+{
+	return set_paused(fcinfo, true);
+}
+
+/* mig.resume(schema): paused jobs run again, failed ones are retried. */
+Datum
+mig_resume(PG_FUNCTION_ARGS)
+{
+	return set_paused(fcinfo, false);
+}
+
+/* mig.ensure_worker(schema): start a worker if unfinished jobs have none. */
+Datum
+mig_ensure_worker(PG_FUNCTION_ARGS)
+{
+	const char *schema = schema_arg(fcinfo);
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	MigWorkerEnsure(schema);
+	SPI_finish();
+	PG_RETURN_BOOL(true);
+}

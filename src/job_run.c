@@ -1,0 +1,384 @@
+/*-------------------------------------------------------------------------
+ *
+ * job_run.c
+ *		Run the jobs of a migration: build a declared index, validate a
+ *		constraint, or (inline) run a whole backfill.
+ *
+ *		In the worker an index build waits for its table's lock within
+ *		migrate_ext.lock_timeout, like every statement of ours, and then,
+ *		holding only SHARE UPDATE EXCLUSIVE (which no reader or writer
+ *		needs), waits without a time limit for older transactions, as a
+ *		concurrent build must.  A declared index keeps its name; the
+ *		concurrent rebuild gives it a new OID, and the migration's steps are
+ *		told.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "nodes/parsenodes.h"
+#include "storage/lmgr.h"
+#include "tcop/pquery.h"
+#include "tcop/tcopprot.h"
+#include "tcop/utility.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/portal.h"
+#include "utils/snapmgr.h"
+#include "utils/syscache.h"
+
+#include "backfill.h"
+#include "compat.h"
+#include "ddl.h"
+#include "job_run.h"
+#include "migrate_ext.h"
+#include "state.h"
+
+static Oid	job_index(MigJob *job, bool *valid);
+static void index_moved(MigJob *job, Oid indexoid);
+static List *index_leftovers(MigJob *job, MemoryContext cxt);
+static void set_lock_timeout(int ms);
+static void run_concurrently(MigJob *job, const char *sql);
+
+void
+MigRunTopLevel(const char *sql)
+{
+	MemoryContext stmt_cxt;
+	MemoryContext oldcxt;
+	List	   *parsetrees;
+	RawStmt    *raw;
+	List	   *queries;
+	List	   *plans;
+	Portal		portal;
+	DestReceiver *receiver;
+	QueryCompletion qc;
+
+	/* the statement's trees outlive the transactions it commits */
+	stmt_cxt = AllocSetContextCreate(TopMemoryContext, "migrate_ext statement",
+									 ALLOCSET_DEFAULT_SIZES);
+	oldcxt = MemoryContextSwitchTo(stmt_cxt);
+
+	parsetrees = pg_parse_query(sql);
+	if (list_length(parsetrees) != 1)
+		elog(ERROR, "expected one statement: %s", sql);
+	raw = linitial_node(RawStmt, parsetrees);
+	queries = pg_analyze_and_rewrite_fixedparams(raw, sql, NULL, 0, NULL);
+	plans = pg_plan_queries(queries, sql, CURSOR_OPT_PARALLEL_OK, NULL);
+
+	portal = CreatePortal("", true, true);
+	portal->visible = false;
+	PortalDefineQuery(portal, NULL, sql, CreateCommandTag(raw->stmt), plans, NULL);
+	PortalStart(portal, NULL, 0, InvalidSnapshot);
+	receiver = CreateDestReceiver(DestNone);
+	InitializeQueryCompletion(&qc);
+	(void) MigPortalRun(portal, FETCH_ALL, true, receiver, receiver, &qc);
+	receiver->rDestroy(receiver);
+	PortalDrop(portal, false);
+
+	MemoryContextSwitchTo(oldcxt);
+	MemoryContextDelete(stmt_cxt);
+}
+
+/* the declared index, by its name (a concurrent rebuild changes its OID) */
+static Oid
+job_index(MigJob *job, bool *valid)
+{
+	Oid			indexoid = get_relname_relid(job->name, get_rel_namespace(job->relid));
+	HeapTuple	tup;
+
+	if (!OidIsValid(indexoid))
+		ereport(ERROR,
+				errcode(ERRCODE_UNDEFINED_OBJECT),
+				errmsg("index \"%s\" of migration \"%s\" does not exist",
+					   job->name, job->migration),
+				errdetail("It was dropped while its job was waiting to build it."),
+				errhint("Roll the migration back with mig.rollback('%s').", job->schema));
+	tup = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(indexoid));
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for index %u", indexoid);
+	*valid = ((Form_pg_index) GETSTRUCT(tup))->indisvalid;
+	ReleaseSysCache(tup);
+	return indexoid;
+}
+
+/* the index has a new OID: the steps and the job refer to it by that */
+static void
+index_moved(MigJob *job, Oid indexoid)
+{
+	Oid			argtypes[5] = {NAMEOID, TEXTOID, OIDOID, OIDOID, INT4OID};
+	Datum		values[5];
+	MigOwnerSave save;
+
+	if (indexoid == job->objid)
+		return;
+	values[0] = DirectFunctionCall1(namein, CStringGetDatum(job->schema));
+	values[1] = CStringGetTextDatum(job->migration);
+	values[2] = ObjectIdGetDatum(job->objid);
+	values[3] = ObjectIdGetDatum(indexoid);
+	values[4] = Int32GetDatum(job->seq);
+	MigAsExtensionOwner(&save);
+	if (SPI_execute_with_args("UPDATE mig.steps"
+							  " SET step = pg_catalog.jsonb_set(step, '{objid}', pg_catalog.to_jsonb($4))"
+							  " WHERE schema = $1 AND migration = $2 AND (step->>'objid')::oid = $3",
+							  5, argtypes, values, NULL, false, 0) < 0 ||
+		SPI_execute_with_args("UPDATE mig.job_queue SET objid = $4"
+							  " WHERE schema = $1 AND migration = $2 AND seq = $5 AND objid = $3",
+							  5, argtypes, values, NULL, false, 0) < 0)
+		elog(ERROR, "could not record the new OID of index \"%s\"", job->name);
+	MigAsCaller(&save);
+	job->objid = indexoid;
+}
+
+/*
+ * Invalid indexes an interrupted REINDEX CONCURRENTLY of the job's index
+ * left on its table: "<name>_ccnew" (and "_ccold"), the name cut to fit,
+ * maybe with a number.
+ */
+static List *
+index_leftovers(MigJob *job, MemoryContext cxt)
+{
+	MemoryContext oldcxt;
+	Oid			argtypes[2] = {OIDOID, TEXTOID};
+	Datum		values[2] = {ObjectIdGetDatum(job->relid), CStringGetTextDatum(job->name)};
+	List	   *names = NIL;
+	uint64		i;
+
+	if (SPI_execute_with_args("SELECT pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname)"
+							  " FROM pg_catalog.pg_index i"
+							  " JOIN pg_catalog.pg_class c ON c.oid = i.indexrelid"
+							  " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+							  " WHERE i.indrelid = $1 AND NOT i.indisvalid AND c.relname <> $2"
+							  "   AND c.relname ~ '_cc(new|old)[0-9]*$'"
+							  "   AND pg_catalog.starts_with($2,"
+							  "       pg_catalog.regexp_replace(c.relname, '_cc(new|old)[0-9]*$', ''))",
+							  2, argtypes, values, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the indexes of relation %u", job->relid);
+	oldcxt = MemoryContextSwitchTo(cxt);
+	for (i = 0; i < SPI_processed; i++)
+		names = lappend(names, SPI_getvalue(SPI_tuptable->vals[i],
+											SPI_tuptable->tupdesc, 1));
+	MemoryContextSwitchTo(oldcxt);
+	return names;
+}
+
+static void
+set_lock_timeout(int ms)
+{
+	char		value[32];
+
+	snprintf(value, sizeof(value), "%dms", ms);
+	(void) set_config_option("lock_timeout", value, PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SET, true, 0, false);
+}
+
+/*
+ * One concurrent statement on the job's table: its lock first, within the
+ * lock timeout, then the statement, whose waits for older transactions
+ * block no reader or writer.
+ */
+static void
+run_concurrently(MigJob *job, const char *sql)
+{
+	StartTransactionCommand();
+	set_lock_timeout(mig_lock_timeout);
+	PG_TRY();
+	{
+		LockRelationOid(job->relid, ShareUpdateExclusiveLock);
+		set_lock_timeout(0);
+		MigRunTopLevel(sql);
+	}
+	PG_FINALLY();
+	{
+		set_lock_timeout(mig_lock_timeout);
+	}
+	PG_END_TRY();
+	CommitTransactionCommand();
+}
+
+void
+MigJobBuildIndexConcurrently(MigJob *job)
+{
+	List	   *leftovers;
+	ListCell   *lc;
+	bool		valid;
+	Oid			indexoid;
+	char	   *qname;
+	MemoryContext cxt = CurrentMemoryContext;
+
+	StartTransactionCommand();
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	PushActiveSnapshot(GetTransactionSnapshot());
+	indexoid = job_index(job, &valid);
+	qname = MemoryContextStrdup(cxt,
+								quote_qualified_identifier(get_namespace_name(get_rel_namespace(indexoid)),
+														   job->name));
+	leftovers = index_leftovers(job, cxt);
+	if (valid)
+	{
+		/* built before a crash or a restart */
+		index_moved(job, indexoid);
+		MigJobSetDone(job);
+	}
+	PopActiveSnapshot();
+	SPI_finish();
+	CommitTransactionCommand();
+	MemoryContextSwitchTo(cxt);
+
+	foreach(lc, leftovers)
+	{
+		ereport(LOG,
+				errmsg("migrate_ext: dropping index %s left by an interrupted build of index \"%s\"",
+					   (char *) lfirst(lc), job->name));
+		run_concurrently(job, psprintf("DROP INDEX CONCURRENTLY IF EXISTS %s",
+									   (char *) lfirst(lc)));
+	}
+	if (valid)
+		return;
+
+	run_concurrently(job, psprintf("REINDEX INDEX CONCURRENTLY %s", qname));
+
+	StartTransactionCommand();
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	PushActiveSnapshot(GetTransactionSnapshot());
+	indexoid = job_index(job, &valid);
+	if (!valid)
+		elog(ERROR, "index \"%s\" is not valid after its build", job->name);
+	index_moved(job, indexoid);
+	MigJobSetDone(job);
+	PopActiveSnapshot();
+	SPI_finish();
+	CommitTransactionCommand();
+	MemoryContextSwitchTo(cxt);
+}
+
+void
+MigJobDropIndexConcurrently(MigJob *job)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	char	   *qname = NULL;
+
+	StartTransactionCommand();
+	if (get_rel_name(job->objid) != NULL)
+		qname = MemoryContextStrdup(cxt,
+									quote_qualified_identifier(get_namespace_name(get_rel_namespace(job->objid)),
+															   get_rel_name(job->objid)));
+	CommitTransactionCommand();
+	MemoryContextSwitchTo(cxt);
+
+	if (qname != NULL)
+		run_concurrently(job, psprintf("DROP INDEX CONCURRENTLY IF EXISTS %s", qname));
+
+	StartTransactionCommand();
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	PushActiveSnapshot(GetTransactionSnapshot());
+	MigJobDelete(job);
+	PopActiveSnapshot();
+	SPI_finish();
+	CommitTransactionCommand();
+	MemoryContextSwitchTo(cxt);
+}
+
+void
+MigJobValidate(MigJob *job)
+{
+	char	   *con = get_constraint_name(job->objid);
+
+	if (con == NULL)
+		ereport(ERROR,
+				errcode(ERRCODE_UNDEFINED_OBJECT),
+				errmsg("constraint with OID %u of migration \"%s\" does not exist",
+					   job->objid, job->migration),
+				errdetail("It was dropped while its job was waiting to validate it."),
+				errhint("Roll the migration back with mig.rollback('%s').", job->schema));
+	MigExec(psprintf("ALTER TABLE %s VALIDATE CONSTRAINT %s",
+					 MigQuoteTable(job->relid), quote_identifier(con)),
+			job->relid);
+	MigJobSetDone(job);
+}
+
+void
+MigJobRunInline(MigJob *job)
+{
+	switch (job->kind)
+	{
+		case MIG_JOB_INDEX:
+			{
+				bool		valid;
+				Oid			indexoid = job_index(job, &valid);
+
+				if (!valid)
+					MigExec(psprintf("REINDEX INDEX %s",
+									 quote_qualified_identifier(get_namespace_name(get_rel_namespace(indexoid)),
+																job->name)),
+							job->relid);
+				index_moved(job, indexoid);
+				MigJobSetDone(job);
+				break;
+			}
+		case MIG_JOB_BACKFILL:
+			/* an empty table takes one batch too: it marks the job done */
+			do
+			{
+				(void) MigBackfillBatch(job, mig_backfill_batch_size);
+			} while (job->next_block < job->end_block);
+			break;
+		case MIG_JOB_VALIDATE:
+			MigJobValidate(job);
+			break;
+		case MIG_JOB_DROP_INDEX:
+			if (get_rel_name(job->objid) != NULL)
+				MigExec(psprintf("DROP INDEX IF EXISTS %s", MigQuoteTable(job->objid)),
+						job->relid);
+			MigJobDelete(job);
+			break;
+	}
+}
+
+void
+MigJobsDropLeftovers(const char *schema, const char *migration)
+{
+	Oid			argtypes[2] = {NAMEOID, TEXTOID};
+	Datum		values[2];
+	List	   *jobs = NIL;
+	ListCell   *lc;
+	uint64		i;
+
+	values[0] = DirectFunctionCall1(namein, CStringGetDatum(schema));
+	values[1] = CStringGetTextDatum(migration);
+	if (SPI_execute_with_args("SELECT relid, name FROM mig.job_queue"
+							  " WHERE schema = $1 AND migration = $2 AND kind = 'index'"
+							  "   AND state <> 'done'",
+							  2, argtypes, values, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the job queue");
+	for (i = 0; i < SPI_processed; i++)
+	{
+		MigJob	   *job = palloc0(sizeof(MigJob));
+		bool		isnull;
+
+		job->relid = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
+													SPI_tuptable->tupdesc, 1, &isnull));
+		job->name = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2);
+		jobs = lappend(jobs, job);
+	}
+	foreach(lc, jobs)
+	{
+		MigJob	   *job = lfirst(lc);
+		ListCell   *nc;
+
+		if (get_rel_name(job->relid) == NULL)
+			continue;
+		foreach(nc, index_leftovers(job, CurrentMemoryContext))
+			MigExec(psprintf("DROP INDEX IF EXISTS %s", (char *) lfirst(nc)),
+					job->relid);
+	}
+}

@@ -1,0 +1,56 @@
+/*-------------------------------------------------------------------------
+ *
+ * job_run.h
+ *		Running one job: in the background worker, one unit of work at a
+ *		time in transactions of its own; or inline, in the caller's
+ *		transaction.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef MIG_JOB_RUN_H
+#define MIG_JOB_RUN_H
+
+#include "jobs.h"
+
+/*
+ * Run all of a job in the current transaction (SPI connected): the index is
+ * built with a plain REINDEX, the backfill in one go.  Marks it done.
+ */
+extern void MigJobRunInline(MigJob *job);
+
+/*
+ * In the worker, outside any transaction: build a job's index concurrently
+ * (dropping what an earlier, failed build left behind), and mark the job
+ * done.  Starts and commits its own transactions.
+ */
+extern void MigJobBuildIndexConcurrently(MigJob *job);
+
+/*
+ * In the worker, outside any transaction: drop the job's index concurrently
+ * (after complete), and forget the job.
+ */
+extern void MigJobDropIndexConcurrently(MigJob *job);
+
+/*
+ * In the worker, inside a transaction (SPI connected): validate the job's
+ * constraint and mark the job done.
+ */
+extern void MigJobValidate(MigJob *job);
+
+/*
+ * Drop what interrupted concurrent builds of the migration's indexes left
+ * behind (rollback, after the worker has stopped).  SPI connected.
+ */
+extern void MigJobsDropLeftovers(const char *schema, const char *migration);
+
+/*
+ * Run one utility statement as a top-level statement, the way a client's
+ * simple query runs, so that statements that refuse a transaction block
+ * (CREATE INDEX CONCURRENTLY, REINDEX CONCURRENTLY) work.  Call it in a
+ * transaction started with StartTransactionCommand (no SPI); the statement
+ * may commit that transaction and start others; the caller commits the
+ * last one.
+ */
+extern void MigRunTopLevel(const char *sql);
+
+#endif							/* MIG_JOB_RUN_H */

@@ -1,0 +1,429 @@
+/*-------------------------------------------------------------------------
+ *
+ * jobs.c
+ *		The job queue of migrations (mig.job_queue): queue jobs at start,
+ *		hand them to the worker, record their progress, and finish them
+ *		before complete.
+ *
+ *		Jobs run in order: index builds first (so a unique index holds in
+ *		the new version as soon as possible), then backfills, then
+ *		validations (a constraint on a new column holds only once the
+ *		backfill has filled it).  A job is "running" from its first unit of
+ *		work; a running job found after a crash is resumed, never restarted
+ *		from zero.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+
+#include "backfill.h"
+#include "job_run.h"
+#include "jobs.h"
+#include "state.h"
+#include "worker.h"
+
+static const char *const job_kind_names[] = {"index", "backfill", "validate", "drop_index"};
+
+static void add_job(MigPlan *plan, MigJobKind kind, Oid relid, Oid objid,
+					const char *name, const char *snapshot, int64 end_block,
+					int64 rows_total);
+static void set_state(MigJob *job, const char *sql, int nargs, Oid *argtypes,
+					  Datum *values, const char *nulls);
+static char *unfinished_jobs(const char *schema, const char *migration);
+
+static Datum
+name_datum(const char *name)
+{
+	return DirectFunctionCall1(namein, CStringGetDatum(name));
+}
+
+static void
+add_job(MigPlan *plan, MigJobKind kind, Oid relid, Oid objid, const char *name,
+		const char *snapshot, int64 end_block, int64 rows_total)
+{
+	Oid			argtypes[10] = {NAMEOID, TEXTOID, INT4OID, TEXTOID, OIDOID,
+	OIDOID, TEXTOID, TEXTOID, INT8OID, INT8OID};
+	Datum		values[10];
+	char		nulls[10] = "          ";
+	MigOwnerSave save;
+
+	values[0] = name_datum(plan->schema);
+	values[1] = CStringGetTextDatum(plan->migration->name);
+	values[2] = Int32GetDatum(++plan->job_seq);
+	values[3] = CStringGetTextDatum(job_kind_names[kind]);
+	values[4] = ObjectIdGetDatum(relid);
+	values[5] = ObjectIdGetDatum(objid);
+	nulls[5] = OidIsValid(objid) ? ' ' : 'n';
+	values[6] = name ? CStringGetTextDatum(name) : (Datum) 0;
+	nulls[6] = name ? ' ' : 'n';
+	values[7] = snapshot ? CStringGetTextDatum(snapshot) : (Datum) 0;
+	nulls[7] = snapshot ? ' ' : 'n';
+	values[8] = Int64GetDatum(end_block);
+	values[9] = Int64GetDatum(rows_total);
+	nulls[9] = rows_total >= 0 ? ' ' : 'n';
+
+	MigAsExtensionOwner(&save);
+	if (SPI_execute_with_args("INSERT INTO mig.job_queue"
+							  " (schema, migration, seq, kind, relid, objid, name,"
+							  "  snapshot, end_block, rows_total, paused)"
+							  " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10,"
+							  "  NOT pg_catalog.current_setting('migrate_ext.start_jobs')::bool)",
+							  10, argtypes, values, nulls, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "could not queue a job");
+	MigAsCaller(&save);
+
+	/* the worker starts when this transaction commits */
+	MigWorkerLaunchAtCommit(plan->schema);
+}
+
+void
+MigJobAddBackfill(MigPlan *plan, Oid relid, const char *snapshot,
+				  int64 end_block, int64 rows_total)
+{
+	add_job(plan, MIG_JOB_BACKFILL, relid, InvalidOid, NULL, snapshot,
+			end_block, rows_total);
+}
+
+void
+MigJobAddIndex(MigPlan *plan, Oid relid, Oid indexoid, const char *name)
+{
+	add_job(plan, MIG_JOB_INDEX, relid, indexoid, name, NULL, 0, -1);
+}
+
+void
+MigJobAddValidate(MigPlan *plan, Oid relid, Oid conoid)
+{
+	add_job(plan, MIG_JOB_VALIDATE, relid, conoid, NULL, NULL, 0, -1);
+}
+
+void
+MigJobAddDropIndex(const char *schema, const char *migration, Oid relid,
+				   Oid indexoid)
+{
+	Oid			argtypes[4] = {NAMEOID, TEXTOID, OIDOID, OIDOID};
+	Datum		values[4];
+	MigOwnerSave save;
+
+	values[0] = name_datum(schema);
+	values[1] = CStringGetTextDatum(migration);
+	values[2] = ObjectIdGetDatum(relid);
+	values[3] = ObjectIdGetDatum(indexoid);
+	MigAsExtensionOwner(&save);
+	if (SPI_execute_with_args("INSERT INTO mig.job_queue (schema, migration, seq, kind, relid, objid)"
+							  " SELECT $1, $2, coalesce(max(seq), 0) + 1, 'drop_index', $3, $4"
+							  " FROM mig.job_queue WHERE schema = $1 AND migration = $2",
+							  4, argtypes, values, NULL, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "could not queue a job");
+	MigAsCaller(&save);
+	MigWorkerLaunchAtCommit(schema);
+}
+
+void
+MigJobDelete(MigJob *job)
+{
+	Oid			argtypes[3] = {NAMEOID, TEXTOID, INT4OID};
+	Datum		values[3];
+	MigOwnerSave save;
+
+	values[0] = name_datum(job->schema);
+	values[1] = CStringGetTextDatum(job->migration);
+	values[2] = Int32GetDatum(job->seq);
+	MigAsExtensionOwner(&save);
+	if (SPI_execute_with_args("DELETE FROM mig.job_queue WHERE schema = $1 AND migration = $2 AND seq = $3",
+							  3, argtypes, values, NULL, false, 0) < 0)
+		elog(ERROR, "could not forget a job");
+	MigAsCaller(&save);
+}
+
+bool
+MigJobsStartedHere(const char *schema, const char *migration)
+{
+	Oid			argtypes[2] = {NAMEOID, TEXTOID};
+	Datum		values[2] = {name_datum(schema), CStringGetTextDatum(migration)};
+	bool		isnull;
+	TransactionId xmin;
+
+	if (SPI_execute_with_args("SELECT xmin FROM mig.migrations WHERE schema = $1 AND name = $2",
+							  2, argtypes, values, NULL, false, 0) != SPI_OK_SELECT ||
+		SPI_processed != 1)
+		elog(ERROR, "could not read migration \"%s\"", migration);
+	xmin = DatumGetTransactionId(SPI_getbinval(SPI_tuptable->vals[0],
+											   SPI_tuptable->tupdesc, 1, &isnull));
+	return TransactionIdIsCurrentTransactionId(xmin);
+}
+
+/* "kind object on table: state (progress)" of each unfinished job, or NULL */
+static char *
+unfinished_jobs(const char *schema, const char *migration)
+{
+	Oid			argtypes[2] = {NAMEOID, TEXTOID};
+	Datum		values[2] = {name_datum(schema), CStringGetTextDatum(migration)};
+
+	if (SPI_execute_with_args("SELECT mig.job_summary($1)"
+							  " WHERE EXISTS (SELECT 1 FROM mig.job_queue"
+							  "   WHERE schema = $1 AND migration = $2 AND state <> 'done')",
+							  2, argtypes, values, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the jobs of migration \"%s\"", migration);
+	if (SPI_processed == 0)
+		return NULL;
+	return SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+}
+
+void
+MigJobsFinishForComplete(const char *schema, const char *migration)
+{
+	char	   *progress;
+	bool		here = MigJobsStartedHere(schema, migration);
+
+	if (here)
+		MigJobsRunInline(schema, migration, true);
+	progress = unfinished_jobs(schema, migration);
+	if (progress == NULL)
+		return;
+
+	/* a worker that died is started again, whatever happens to this call */
+	if (!here)
+		MigWorkerEnsure(schema);
+	ereport(ERROR,
+			errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			errmsg("cannot complete migration \"%s\": its background jobs are not finished",
+				   migration),
+			errdetail("Jobs: %s.", progress),
+			errhint("Wait for them with CALL mig.wait('%s') (resume paused ones with mig.resume('%s')), then complete the migration.",
+					schema, schema));
+}
+
+void
+MigJobsRunInline(const char *schema, const char *migration, bool say)
+{
+	MigJob	   *job;
+	int			count = 0;
+
+	/* paused jobs stay paused */
+	while ((job = MigJobNext(schema, false, NULL)) != NULL)
+	{
+		if (count++ == 0 && say)
+			ereport(NOTICE,
+					errmsg("running the background jobs of migration \"%s\" in this transaction",
+						   migration),
+					errdetail("The migration was started in this transaction, so no background worker can run them."));
+		MigJobRunInline(job);
+	}
+}
+
+MigJob *
+MigJobNext(const char *schema, bool include_paused, MigJobKind *only_kind)
+{
+	Oid			argtypes[3] = {NAMEOID, BOOLOID, TEXTOID};
+	Datum		values[3];
+	char		nulls[3] = "   ";
+	HeapTuple	tup;
+	TupleDesc	desc;
+	MigJob	   *job;
+	char	   *kind;
+	bool		isnull;
+	int			i;
+
+	values[0] = name_datum(schema);
+	values[1] = BoolGetDatum(include_paused);
+	values[2] = only_kind ? CStringGetTextDatum(job_kind_names[*only_kind]) : (Datum) 0;
+	nulls[2] = only_kind ? ' ' : 'n';
+	if (SPI_execute_with_args("SELECT j.schema, j.migration, j.seq, j.kind, j.relid, j.objid,"
+							  " j.name, j.state = 'running', j.attempts, j.snapshot,"
+							  " j.next_block, j.end_block, j.rows_done"
+							  " FROM mig.job_queue j"
+							  " JOIN mig.migrations m ON m.schema = j.schema AND m.name = j.migration"
+							  " WHERE j.schema = $1"
+							  "   AND (m.status = 'in_progress' OR j.kind = 'drop_index')"
+							  "   AND j.state IN ('pending', 'running')"
+							  "   AND ($2 OR NOT j.paused)"
+							  "   AND ($3 IS NULL OR j.kind = $3)"
+							  " ORDER BY CASE j.kind WHEN 'drop_index' THEN 0 WHEN 'index' THEN 1"
+							  "   WHEN 'backfill' THEN 2 ELSE 3 END,"
+							  "   j.seq LIMIT 1",
+							  3, argtypes, values, nulls, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the job queue");
+	if (SPI_processed == 0)
+		return NULL;
+
+	tup = SPI_tuptable->vals[0];
+	desc = SPI_tuptable->tupdesc;
+	job = palloc0(sizeof(MigJob));
+	job->schema = SPI_getvalue(tup, desc, 1);
+	job->migration = SPI_getvalue(tup, desc, 2);
+	job->seq = DatumGetInt32(SPI_getbinval(tup, desc, 3, &isnull));
+	kind = SPI_getvalue(tup, desc, 4);
+	for (i = 0; i < lengthof(job_kind_names); i++)
+		if (strcmp(kind, job_kind_names[i]) == 0)
+			job->kind = (MigJobKind) i;
+	job->relid = DatumGetObjectId(SPI_getbinval(tup, desc, 5, &isnull));
+	job->objid = DatumGetObjectId(SPI_getbinval(tup, desc, 6, &isnull));
+	if (isnull)
+		job->objid = InvalidOid;
+	job->name = SPI_getvalue(tup, desc, 7);
+	job->running = DatumGetBool(SPI_getbinval(tup, desc, 8, &isnull));
+	job->attempts = DatumGetInt32(SPI_getbinval(tup, desc, 9, &isnull));
+	job->snapshot = SPI_getvalue(tup, desc, 10);
+	job->next_block = DatumGetInt64(SPI_getbinval(tup, desc, 11, &isnull));
+	job->end_block = DatumGetInt64(SPI_getbinval(tup, desc, 12, &isnull));
+	job->rows_done = DatumGetInt64(SPI_getbinval(tup, desc, 13, &isnull));
+	return job;
+}
+
+MigJob *
+MigJobCopy(MigJob *job, MemoryContext cxt)
+{
+	MemoryContext oldcxt = MemoryContextSwitchTo(cxt);
+	MigJob	   *copy = palloc(sizeof(MigJob));
+
+	memcpy(copy, job, sizeof(MigJob));
+	copy->schema = pstrdup(job->schema);
+	copy->migration = pstrdup(job->migration);
+	copy->name = job->name ? pstrdup(job->name) : NULL;
+	copy->snapshot = job->snapshot ? pstrdup(job->snapshot) : NULL;
+	copy->description = job->description ? pstrdup(job->description) : NULL;
+	MemoryContextSwitchTo(oldcxt);
+	return copy;
+}
+
+/* run an UPDATE of the job's row: $1 schema, $2 migration, $3 seq, then args */
+static void
+set_state(MigJob *job, const char *sql, int nargs, Oid *argtypes,
+		  Datum *values, const char *nulls)
+{
+	Oid			types[8] = {NAMEOID, TEXTOID, INT4OID};
+	Datum		vals[8];
+	char		ns[8] = "        ";
+	MigOwnerSave save;
+	int			i;
+
+	Assert(nargs <= 5);
+	vals[0] = name_datum(job->schema);
+	vals[1] = CStringGetTextDatum(job->migration);
+	vals[2] = Int32GetDatum(job->seq);
+	for (i = 0; i < nargs; i++)
+	{
+		types[3 + i] = argtypes[i];
+		vals[3 + i] = values[i];
+		ns[3 + i] = nulls ? nulls[i] : ' ';
+	}
+	MigAsExtensionOwner(&save);
+	if (SPI_execute_with_args(psprintf("UPDATE mig.job_queue SET %s"
+									   " WHERE schema = $1 AND migration = $2 AND seq = $3",
+									   sql),
+							  3 + nargs, types, vals, ns, false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "could not record the state of a job");
+	MigAsCaller(&save);
+}
+
+void
+MigJobSetRunning(MigJob *job)
+{
+	Oid			argtypes[1] = {INT4OID};
+	Datum		values[1] = {Int32GetDatum(MyProcPid)};
+
+	set_state(job, "state = 'running', worker_pid = $4,"
+			  " started_at = coalesce(started_at, pg_catalog.clock_timestamp())",
+			  1, argtypes, values, NULL);
+	job->running = true;
+}
+
+void
+MigJobSetDone(MigJob *job)
+{
+	set_state(job, "state = 'done', last_error = NULL,"
+			  " started_at = coalesce(started_at, pg_catalog.clock_timestamp()),"
+			  " finished_at = pg_catalog.clock_timestamp()",
+			  0, NULL, NULL, NULL);
+}
+
+void
+MigJobSetFailed(MigJob *job, const char *error, bool final)
+{
+	Oid			argtypes[2] = {TEXTOID, BOOLOID};
+	Datum		values[2] = {CStringGetTextDatum(error), BoolGetDatum(final)};
+
+	set_state(job, "last_error = $4, attempts = attempts + 1,"
+			  " state = CASE WHEN $5 THEN 'failed' ELSE state END,"
+			  " finished_at = CASE WHEN $5 THEN pg_catalog.clock_timestamp() END",
+			  2, argtypes, values, NULL);
+}
+
+void
+MigJobSetBackfillProgress(MigJob *job, int64 next_block, int64 rows)
+{
+	Oid			argtypes[2] = {INT8OID, INT8OID};
+	Datum		values[2] = {Int64GetDatum(next_block), Int64GetDatum(rows)};
+
+	set_state(job, "next_block = $4, rows_done = rows_done + $5, last_error = NULL,"
+			  " started_at = coalesce(started_at, pg_catalog.clock_timestamp())",
+			  2, argtypes, values, NULL);
+	job->next_block = next_block;
+	job->rows_done += rows;
+}
+
+char *
+MigJobDescribe(MigJob *job)
+{
+	const char *table;
+	char	   *qtable;
+
+	if (job->description != NULL)
+		return job->description;
+	table = get_rel_name(job->relid);
+	qtable = table ?
+		quote_qualified_identifier(get_namespace_name(get_rel_namespace(job->relid)), table) :
+		psprintf("%u", job->relid);
+	switch (job->kind)
+	{
+		case MIG_JOB_INDEX:
+			job->description = psprintf("index %s on %s",
+										quote_identifier(job->name), qtable);
+			break;
+		case MIG_JOB_BACKFILL:
+			job->description = psprintf("backfill of %s", qtable);
+			break;
+		case MIG_JOB_VALIDATE:
+			{
+				char	   *con = get_constraint_name(job->objid);
+
+				job->description = psprintf("validation of constraint %s on %s",
+											con ? quote_identifier(con) : "?",
+											qtable);
+				break;
+			}
+		case MIG_JOB_DROP_INDEX:
+			{
+				char	   *index = get_rel_name(job->objid);
+
+				job->description = psprintf("drop of index %s on %s",
+											index ? quote_identifier(index) : "?",
+											qtable);
+				break;
+			}
+	}
+	return job->description;
+}
+
+bool
+MigJobsPending(const char *schema)
+{
+	Oid			argtypes[1] = {NAMEOID};
+	Datum		values[1] = {name_datum(schema)};
+
+	if (SPI_execute_with_args("SELECT 1 FROM mig.job_queue j"
+							  " JOIN mig.migrations m ON m.schema = j.schema AND m.name = j.migration"
+							  " WHERE j.schema = $1"
+							  "   AND (m.status = 'in_progress' OR j.kind = 'drop_index')"
+							  "   AND j.state IN ('pending', 'running') AND NOT j.paused",
+							  1, argtypes, values, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the job queue");
+	return SPI_processed > 0;
+}

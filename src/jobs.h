@@ -1,0 +1,100 @@
+/*-------------------------------------------------------------------------
+ *
+ * jobs.h
+ *		The background jobs of a migration (mig.job_queue): concurrent index
+ *		builds, backfills and constraint validations, queued by start and
+ *		run by the background worker (worker.c), or inline when complete
+ *		runs in the transaction that started the migration.
+ *
+ *		All functions run SPI queries; the caller is connected.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef MIG_JOBS_H
+#define MIG_JOBS_H
+
+#include "ops.h"
+
+typedef enum MigJobKind
+{
+	MIG_JOB_INDEX,				/* build a declared index concurrently */
+	MIG_JOB_BACKFILL,			/* give existing rows their new columns */
+	MIG_JOB_VALIDATE,			/* VALIDATE CONSTRAINT */
+	MIG_JOB_DROP_INDEX			/* after complete: DROP INDEX CONCURRENTLY */
+} MigJobKind;
+
+/* one job as read from the queue */
+typedef struct MigJob
+{
+	char	   *schema;
+	char	   *migration;
+	int			seq;
+	MigJobKind	kind;
+	Oid			relid;
+	Oid			objid;			/* index or constraint */
+	char	   *name;			/* index name */
+	bool		running;		/* state 'running': it may have started */
+	int			attempts;
+	/* backfill */
+	char	   *snapshot;
+	int64		next_block;
+	int64		end_block;
+	int64		rows_done;
+	char	   *description;	/* MigJobDescribe's, once computed */
+} MigJob;
+
+/* Queue jobs at start (run once the starting transaction commits). */
+extern void MigJobAddBackfill(MigPlan *plan, Oid relid, const char *snapshot,
+							  int64 end_block, int64 rows_total);
+extern void MigJobAddIndex(MigPlan *plan, Oid relid, Oid indexoid,
+						   const char *name);
+extern void MigJobAddValidate(MigPlan *plan, Oid relid, Oid conoid);
+
+/* Queue, at complete, the concurrent drop of an index after the commit. */
+extern void MigJobAddDropIndex(const char *schema, const char *migration,
+							   Oid relid, Oid indexoid);
+
+/* Forget a job that is done and leaves nothing to show (drop_index). */
+extern void MigJobDelete(MigJob *job);
+
+/*
+ * Called by complete: when the migration was started in this transaction
+ * (so no worker can have seen its jobs), run them here and say so;
+ * otherwise refuse, with their progress, while any is unfinished.
+ */
+extern void MigJobsFinishForComplete(const char *schema, const char *migration);
+
+/* Was the migration started in the current transaction? */
+extern bool MigJobsStartedHere(const char *schema, const char *migration);
+
+/*
+ * Run every unfinished, unpaused job of the migration now, in this
+ * transaction; say so in a NOTICE if asked to.
+ */
+extern void MigJobsRunInline(const char *schema, const char *migration,
+							 bool say);
+
+/* The next job to run, or NULL; paused jobs are skipped unless asked for. */
+extern MigJob *MigJobNext(const char *schema, bool include_paused,
+						  MigJobKind *only_kind);
+
+/* A copy of a job in another memory context (SPI frees its own). */
+extern MigJob *MigJobCopy(MigJob *job, MemoryContext cxt);
+
+/* Record a job's progress (as the extension's owner). */
+extern void MigJobSetRunning(MigJob *job);
+extern void MigJobSetDone(MigJob *job);
+extern void MigJobSetFailed(MigJob *job, const char *error, bool final);
+extern void MigJobSetBackfillProgress(MigJob *job, int64 next_block,
+									  int64 rows);
+
+/*
+ * A job's description for pg_stat_activity and messages; the first call
+ * must be in a transaction (it reads the catalogs), later ones need not.
+ */
+extern char *MigJobDescribe(MigJob *job);
+
+/* Does the schema's active migration have unfinished, unpaused jobs? */
+extern bool MigJobsPending(const char *schema);
+
+#endif							/* MIG_JOBS_H */

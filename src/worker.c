@@ -1,0 +1,766 @@
+/*-------------------------------------------------------------------------
+ *
+ * worker.c
+ *		The background worker that runs the jobs of a schema's migration,
+ *		and the launcher that restarts unfinished jobs after a restart.
+ *
+ *		A worker is started when the transaction that started a migration
+ *		commits, connects as the role that started it (never more
+ *		privileged), takes the schema's worker lock and runs the jobs one
+ *		unit at a time, each unit in transactions of its own: an index build,
+ *		one backfill batch (its rows and its cursor commit together), a
+ *		validation.  A lock timeout or deadlock is retried with backoff for
+ *		as long as it takes; any other error is retried twice, then fails
+ *		the job with the reason.  Between backfill batches it reloads its
+ *		configuration, so migrate_ext.backfill_batch_size, backfill_delay
+ *		and max_replication_lag can change while a job runs.
+ *
+ *		A worker ended by a crash or by pg_terminate_backend is restarted by
+ *		the postmaster (bgw_restart_time) and resumes from the last
+ *		committed batch.  After a server restart, the launcher (when the
+ *		library is preloaded) or the next mig.* call starts workers again.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <signal.h>
+
+#include "access/genam.h"
+#include "access/heapam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "access/xact.h"
+#include "access/xlog.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_database.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
+#include "replication/walsender.h"
+#include "replication/walsender_private.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "storage/lock.h"
+#include "storage/proc.h"
+#include "storage/procarray.h"
+#include "storage/spin.h"
+#include "tcop/tcopprot.h"
+#include "utils/acl.h"
+#include "utils/backend_status.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+#include "utils/timeout.h"
+#include "utils/wait_event.h"
+
+#include "backfill.h"
+#include "job_run.h"
+#include "jobs.h"
+#include "migrate_ext.h"
+#include "worker.h"
+
+/* first key of the worker lock ("miw"); the second is the schema's OID */
+#define MIG_WORKER_LOCK_KEY 0x6d6977
+
+/* a worker that exits with an error is started again after this */
+#define MIG_WORKER_RESTART_SECONDS 5
+
+/* tries (a second apart) to get the worker lock before giving up */
+#define MIG_WORKER_LOCK_TRIES 15
+
+/* errors other than lock timeouts a job survives */
+#define MIG_JOB_MAX_ATTEMPTS 3
+
+#define MIG_MAX_BACKOFF_MS 10000
+
+typedef struct WorkerArgs
+{
+	Oid			dboid;
+	Oid			roleoid;
+	char		schema[NAMEDATALEN];
+} WorkerArgs;
+
+typedef struct PendingLaunch
+{
+	Oid			roleoid;
+	char		schema[NAMEDATALEN];
+} PendingLaunch;
+
+PGDLLEXPORT void mig_worker_main(Datum arg);
+PGDLLEXPORT void mig_launcher_main(Datum arg);
+PGDLLEXPORT void mig_scanner_main(Datum arg);
+
+static List *pending_launches = NIL;	/* in TopMemoryContext */
+static bool xact_callback_registered = false;
+
+static void worker_locktag(LOCKTAG *tag, Oid schema_oid);
+static bool launch_worker(Oid dboid, Oid roleoid, const char *schema);
+static void worker_xact_callback(XactEvent event, void *arg);
+static Oid	migration_role(const char *schema);
+static bool worker_lock_try(Oid schema_oid);
+static void worker_run(const char *schema, Oid schema_oid);
+static bool worker_unit(MigJob *job);
+static void worker_failure(MigJob *job, ErrorData *edata, int *backoff_ms);
+static void worker_sleep(int ms);
+static void worker_throttle(MigJob *job);
+static long max_apply_lag_ms(void);
+static void reload_config(void);
+
+static void
+worker_locktag(LOCKTAG *tag, Oid schema_oid)
+{
+	SET_LOCKTAG_ADVISORY(*tag, MyDatabaseId, MIG_WORKER_LOCK_KEY,
+						 (uint32) schema_oid, 2);
+}
+
+static bool
+launch_worker(Oid dboid, Oid roleoid, const char *schema)
+{
+	BackgroundWorker bgw;
+	WorkerArgs	args;
+
+	memset(&bgw, 0, sizeof(bgw));
+	memset(&args, 0, sizeof(args));
+	args.dboid = dboid;
+	args.roleoid = roleoid;
+	strlcpy(args.schema, schema, NAMEDATALEN);
+
+	bgw.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	bgw.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	bgw.bgw_restart_time = MIG_WORKER_RESTART_SECONDS;
+	strlcpy(bgw.bgw_library_name, "migrate_ext", BGW_MAXLEN);
+	strlcpy(bgw.bgw_function_name, "mig_worker_main", BGW_MAXLEN);
+	snprintf(bgw.bgw_name, BGW_MAXLEN, "migrate_ext worker for schema %s", schema);
+	strlcpy(bgw.bgw_type, "migrate_ext worker", BGW_MAXLEN);
+	bgw.bgw_main_arg = (Datum) 0;
+	memcpy(bgw.bgw_extra, &args, sizeof(args));
+	bgw.bgw_notify_pid = 0;
+	return RegisterDynamicBackgroundWorker(&bgw, NULL);
+}
+
+static void
+worker_xact_callback(XactEvent event, void *arg)
+{
+	ListCell   *lc;
+
+	if (pending_launches == NIL)
+		return;
+	if (event == XACT_EVENT_COMMIT)
+	{
+		/* no ERROR here: the transaction has committed */
+		foreach(lc, pending_launches)
+		{
+			PendingLaunch *launch = lfirst(lc);
+
+			if (!launch_worker(MyDatabaseId, launch->roleoid, launch->schema))
+				ereport(WARNING,
+						errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+						errmsg("could not start a background worker for the jobs of schema \"%s\"",
+							   launch->schema),
+						errdetail("All background worker slots are in use."),
+						errhint("Raise max_worker_processes, or run the jobs with CALL mig.wait('%s').",
+								launch->schema));
+		}
+	}
+	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT ||
+		event == XACT_EVENT_PREPARE || event == XACT_EVENT_PARALLEL_COMMIT ||
+		event == XACT_EVENT_PARALLEL_ABORT)
+	{
+		list_free_deep(pending_launches);
+		pending_launches = NIL;
+	}
+}
+
+void
+MigWorkerLaunchAtCommit(const char *schema)
+{
+	MemoryContext oldcxt;
+	PendingLaunch *launch;
+	ListCell   *lc;
+
+	foreach(lc, pending_launches)
+		if (strcmp(((PendingLaunch *) lfirst(lc))->schema, schema) == 0)
+			return;
+	if (!xact_callback_registered)
+	{
+		RegisterXactCallback(worker_xact_callback, NULL);
+		xact_callback_registered = true;
+	}
+	oldcxt = MemoryContextSwitchTo(TopMemoryContext);
+	launch = palloc0(sizeof(PendingLaunch));
+	launch->roleoid = GetUserId();
+	strlcpy(launch->schema, schema, NAMEDATALEN);
+	pending_launches = lappend(pending_launches, launch);
+	MemoryContextSwitchTo(oldcxt);
+}
+
+/* the role that started the migration of the schema's unfinished jobs */
+static Oid
+migration_role(const char *schema)
+{
+	Oid			argtypes[1] = {NAMEOID};
+	Datum		values[1] = {DirectFunctionCall1(namein, CStringGetDatum(schema))};
+	bool		isnull;
+	Datum		d;
+
+	if (SPI_execute_with_args("SELECT r.oid FROM mig.job_queue j"
+							  " JOIN mig.migrations m ON m.schema = j.schema AND m.name = j.migration"
+							  " JOIN pg_catalog.pg_roles r ON r.rolname = m.started_by"
+							  " WHERE j.schema = $1 AND j.state IN ('pending', 'running')"
+							  "   AND NOT j.paused"
+							  " ORDER BY m.status = 'in_progress' DESC LIMIT 1",
+							  1, argtypes, values, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the migrations of schema \"%s\"", schema);
+	if (SPI_processed == 0)
+		return InvalidOid;
+	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	return isnull ? InvalidOid : DatumGetObjectId(d);
+}
+
+/* Is a worker (or a foreground backfill) holding the schema's worker lock? */
+static bool
+worker_lock_busy(Oid schema_oid)
+{
+	LOCKTAG		tag;
+
+	worker_locktag(&tag, schema_oid);
+	if (LockAcquire(&tag, ExclusiveLock, false, true) == LOCKACQUIRE_NOT_AVAIL)
+		return true;
+	LockRelease(&tag, ExclusiveLock, false);
+	return false;
+}
+
+void
+MigWorkerEnsure(const char *schema)
+{
+	Oid			schema_oid = get_namespace_oid(schema, true);
+	Oid			roleoid;
+
+	if (RecoveryInProgress() || !OidIsValid(schema_oid) || !MigJobsPending(schema))
+		return;
+	if (worker_lock_busy(schema_oid))
+		return;
+	roleoid = migration_role(schema);
+	if (!OidIsValid(roleoid))
+		return;
+	if (!launch_worker(MyDatabaseId, roleoid, schema))
+		ereport(WARNING,
+				errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+				errmsg("could not start a background worker for the jobs of schema \"%s\"",
+					   schema),
+				errdetail("All background worker slots are in use."),
+				errhint("Raise max_worker_processes, or run the jobs with CALL mig.wait('%s').",
+						schema));
+	else
+		ereport(DEBUG1,
+				errmsg_internal("started a background worker for the jobs of schema \"%s\"",
+								schema));
+}
+
+void
+MigWorkerStop(Oid schema_oid, const char *schema)
+{
+	LOCKTAG		tag;
+	Oid			argtypes[2] = {INT4OID, OIDOID};
+	Datum		values[2];
+	uint64		i;
+
+	worker_locktag(&tag, schema_oid);
+	if (LockAcquire(&tag, ExclusiveLock, false, true) != LOCKACQUIRE_NOT_AVAIL)
+		return;
+
+	/* ask whoever holds it to stop: a worker, which exits at once */
+	values[0] = Int32GetDatum(MIG_WORKER_LOCK_KEY);
+	values[1] = ObjectIdGetDatum(schema_oid);
+	if (SPI_execute_with_args("SELECT l.pid FROM pg_catalog.pg_locks l"
+							  " JOIN pg_catalog.pg_stat_activity a ON a.pid = l.pid"
+							  " WHERE l.locktype = 'advisory' AND l.granted"
+							  "   AND l.database = (SELECT oid FROM pg_catalog.pg_database"
+							  "                     WHERE datname = pg_catalog.current_database())"
+							  "   AND l.classid = $1::oid AND l.objid = $2 AND l.objsubid = 2"
+							  "   AND a.backend_type = 'migrate_ext worker'",
+							  2, argtypes, values, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not find the worker of schema \"%s\"", schema);
+	for (i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+		int			pid = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[i],
+													  SPI_tuptable->tupdesc, 1, &isnull));
+
+		if (BackendPidGetProc(pid) != NULL && kill(pid, SIGTERM) == 0)
+			ereport(NOTICE,
+					errmsg("stopping the background worker of schema \"%s\" (process %d)",
+						   schema, pid));
+	}
+
+	/* and wait for it to exit, within the lock timeout (ddl.c retries) */
+	(void) LockAcquire(&tag, ExclusiveLock, false, false);
+}
+
+void
+MigWorkerLockForeground(Oid schema_oid, const char *schema)
+{
+	LOCKTAG		tag;
+
+	worker_locktag(&tag, schema_oid);
+	if (LockAcquire(&tag, ExclusiveLock, true, true) == LOCKACQUIRE_NOT_AVAIL)
+		ereport(ERROR,
+				errcode(ERRCODE_OBJECT_IN_USE),
+				errmsg("the jobs of schema \"%s\" are being run by its background worker",
+					   schema),
+				errhint("Wait for them with CALL mig.wait('%s'), or pause them with mig.pause('%s') first.",
+						schema, schema));
+}
+
+void
+MigWorkerUnlockForeground(Oid schema_oid)
+{
+	LOCKTAG		tag;
+
+	worker_locktag(&tag, schema_oid);
+	LockRelease(&tag, ExclusiveLock, true);
+}
+
+/*
+ * The worker.
+ */
+
+static void
+reload_config(void)
+{
+	if (ConfigReloadPending)
+	{
+		ConfigReloadPending = false;
+		ProcessConfigFile(PGC_SIGHUP);
+	}
+}
+
+static bool
+worker_lock_try(Oid schema_oid)
+{
+	LOCKTAG		tag;
+
+	worker_locktag(&tag, schema_oid);
+	return LockAcquire(&tag, ExclusiveLock, true, true) != LOCKACQUIRE_NOT_AVAIL;
+}
+
+static void
+worker_sleep(int ms)
+{
+	(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+					 ms, PG_WAIT_EXTENSION);
+	ResetLatch(MyLatch);
+	CHECK_FOR_INTERRUPTS();
+	reload_config();
+}
+
+/* the largest replay lag of a streaming standby, in ms (0: none known) */
+static long
+max_apply_lag_ms(void)
+{
+	long		max = 0;
+	int			i;
+
+	if (WalSndCtl == NULL)
+		return 0;
+	for (i = 0; i < max_wal_senders; i++)
+	{
+		WalSnd	   *walsnd = &WalSndCtl->walsnds[i];
+		TimeOffset	lag;
+		pid_t		pid;
+		WalSndState state;
+
+		SpinLockAcquire(&walsnd->mutex);
+		pid = walsnd->pid;
+		state = walsnd->state;
+		lag = walsnd->applyLag;
+		SpinLockRelease(&walsnd->mutex);
+		if (pid != 0 && state == WALSNDSTATE_STREAMING && lag > 0)
+			max = Max(max, (long) (lag / 1000));
+	}
+	return max;
+}
+
+/* between backfill batches: the delay, then wait while standbys lag */
+static void
+worker_throttle(MigJob *job)
+{
+	long		lag;
+
+	if (mig_backfill_delay > 0)
+		worker_sleep(mig_backfill_delay);
+	while (mig_max_replication_lag > 0 &&
+		   (lag = max_apply_lag_ms()) > mig_max_replication_lag)
+	{
+		pgstat_report_activity(STATE_RUNNING,
+							   psprintf("migrate_ext: %s waits: standby replay lag %ld ms is above migrate_ext.max_replication_lag",
+										MigJobDescribe(job), lag));
+		worker_sleep(Min(mig_max_replication_lag, 1000));
+	}
+}
+
+/*
+ * One unit of work of a job, in transactions of its own.  Returns false
+ * when the job has nothing left.
+ */
+static bool
+worker_unit(MigJob *job)
+{
+	char	   *what = MigJobDescribe(job);
+
+	switch (job->kind)
+	{
+		case MIG_JOB_INDEX:
+			pgstat_report_activity(STATE_RUNNING,
+								   psprintf("migrate_ext job %d of migration \"%s\": building %s concurrently",
+											job->seq, job->migration, what));
+			MigJobBuildIndexConcurrently(job);
+			return false;
+
+		case MIG_JOB_BACKFILL:
+			pgstat_report_activity(STATE_RUNNING,
+								   psprintf("migrate_ext job %d of migration \"%s\": %s, block " INT64_FORMAT " of " INT64_FORMAT,
+											job->seq, job->migration, what,
+											job->next_block, job->end_block));
+			StartTransactionCommand();
+			if (SPI_connect() != SPI_OK_CONNECT)
+				elog(ERROR, "SPI_connect failed");
+			PushActiveSnapshot(GetTransactionSnapshot());
+			(void) MigBackfillBatch(job, mig_backfill_batch_size);
+			PopActiveSnapshot();
+			SPI_finish();
+			CommitTransactionCommand();
+			pgstat_report_stat(false);
+			if (job->next_block >= job->end_block)
+				return false;
+			pgstat_report_activity(STATE_IDLE, NULL);
+			worker_throttle(job);
+			return true;
+
+		case MIG_JOB_DROP_INDEX:
+			pgstat_report_activity(STATE_RUNNING,
+								   psprintf("migrate_ext job %d of migration \"%s\": %s concurrently",
+											job->seq, job->migration, what));
+			MigJobDropIndexConcurrently(job);
+			return false;
+
+		case MIG_JOB_VALIDATE:
+			pgstat_report_activity(STATE_RUNNING,
+								   psprintf("migrate_ext job %d of migration \"%s\": %s",
+											job->seq, job->migration, what));
+			StartTransactionCommand();
+			if (SPI_connect() != SPI_OK_CONNECT)
+				elog(ERROR, "SPI_connect failed");
+			PushActiveSnapshot(GetTransactionSnapshot());
+			MigJobValidate(job);
+			PopActiveSnapshot();
+			SPI_finish();
+			CommitTransactionCommand();
+			return false;
+	}
+	return false;
+}
+
+/* record a failed unit; sleeps before the retry */
+static void
+worker_failure(MigJob *job, ErrorData *edata, int *backoff_ms)
+{
+	bool		transient = edata->sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE ||
+		edata->sqlerrcode == ERRCODE_T_R_DEADLOCK_DETECTED ||
+		edata->sqlerrcode == ERRCODE_T_R_SERIALIZATION_FAILURE;
+	bool		final = !transient && job->attempts + 1 >= MIG_JOB_MAX_ATTEMPTS;
+	char	   *message = edata->detail ?
+		psprintf("%s (%s)", edata->message, edata->detail) : pstrdup(edata->message);
+
+	ereport(final ? WARNING : LOG,
+			errmsg("migrate_ext: %s of migration \"%s\" %s: %s",
+				   MigJobDescribe(job), job->migration,
+				   final ? "failed" : "will be retried", message));
+
+	StartTransactionCommand();
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	PushActiveSnapshot(GetTransactionSnapshot());
+	MigJobSetFailed(job, message, final);
+	PopActiveSnapshot();
+	SPI_finish();
+	CommitTransactionCommand();
+	if (!transient)
+		job->attempts++;
+
+	if (!final)
+	{
+		pgstat_report_activity(STATE_IDLE, NULL);
+		worker_sleep(*backoff_ms);
+		*backoff_ms = Min(*backoff_ms * 2, MIG_MAX_BACKOFF_MS);
+	}
+}
+
+static void
+worker_run(const char *schema, Oid schema_oid)
+{
+	MemoryContext job_cxt = AllocSetContextCreate(TopMemoryContext,
+												  "migrate_ext job",
+												  ALLOCSET_DEFAULT_SIZES);
+	int			backoff_ms = Max(mig_retry_delay, 10);
+
+	for (;;)
+	{
+		MigJob	   *job;
+		bool		more = true;
+
+		CHECK_FOR_INTERRUPTS();
+		reload_config();
+		MemoryContextReset(job_cxt);
+
+		StartTransactionCommand();
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+		PushActiveSnapshot(GetTransactionSnapshot());
+		job = MigJobNext(schema, false, NULL);
+		if (job != NULL)
+		{
+			MigJobSetRunning(job);
+			(void) MigJobDescribe(job);
+			job = MigJobCopy(job, job_cxt);
+		}
+		PopActiveSnapshot();
+		SPI_finish();
+		CommitTransactionCommand();
+		MemoryContextSwitchTo(job_cxt);
+		if (job == NULL)
+			break;
+
+		while (more)
+		{
+			PG_TRY();
+			{
+				more = worker_unit(job);
+				backoff_ms = Max(mig_retry_delay, 10);
+			}
+			PG_CATCH();
+			{
+				ErrorData  *edata;
+
+				MemoryContextSwitchTo(job_cxt);
+				edata = CopyErrorData();
+				FlushErrorState();
+				AbortCurrentTransaction();
+				MemoryContextSwitchTo(job_cxt);
+				worker_failure(job, edata, &backoff_ms);
+				more = false;	/* read the job again: paused, failed, ... */
+			}
+			PG_END_TRY();
+			MemoryContextSwitchTo(job_cxt);
+		}
+	}
+	pgstat_report_activity(STATE_IDLE, NULL);
+	MemoryContextDelete(job_cxt);
+}
+
+void
+mig_worker_main(Datum arg)
+{
+	WorkerArgs	args;
+	Oid			schema_oid;
+	int			tries;
+	char		timeout[32];
+
+	memcpy(&args, MyBgworkerEntry->bgw_extra, sizeof(args));
+	pqsignal(SIGTERM, die);
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	BackgroundWorkerUnblockSignals();
+	BackgroundWorkerInitializeConnectionByOid(args.dboid, args.roleoid, 0);
+
+	SetConfigOption("application_name", "migrate_ext worker", PGC_USERSET, PGC_S_SESSION);
+	snprintf(timeout, sizeof(timeout), "%dms", mig_lock_timeout);
+	SetConfigOption("lock_timeout", timeout, PGC_USERSET, PGC_S_SESSION);
+	pgstat_report_appname("migrate_ext worker");
+
+	StartTransactionCommand();
+	schema_oid = get_namespace_oid(args.schema, true);
+	CommitTransactionCommand();
+	if (!OidIsValid(schema_oid))
+		proc_exit(0);
+
+	for (tries = 0;; tries++)
+	{
+		bool		more;
+
+		/* another worker (maybe one about to exit) or a rollback holds it */
+		while (!worker_lock_try(schema_oid))
+		{
+			if (tries++ >= MIG_WORKER_LOCK_TRIES)
+				proc_exit(0);
+			worker_sleep(1000);
+		}
+
+		worker_run(args.schema, schema_oid);
+
+		/* let go, then look once more: a new migration may have just started */
+		MigWorkerUnlockForeground(schema_oid);
+		StartTransactionCommand();
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+		PushActiveSnapshot(GetTransactionSnapshot());
+		more = MigJobsPending(args.schema);
+		PopActiveSnapshot();
+		SPI_finish();
+		CommitTransactionCommand();
+		if (!more)
+			break;
+	}
+	pgstat_report_stat(true);
+	proc_exit(0);
+}
+
+/*
+ * The launcher (with the library preloaded): once the server accepts
+ * connections, look in every database for unfinished jobs, one database
+ * at a time, and start their workers.  It then stays, so that it runs
+ * again after a crash restart.
+ */
+void
+mig_launcher_main(Datum arg)
+{
+	List	   *databases = NIL;
+	ListCell   *lc;
+	Relation	rel;
+	TableScanDesc scan;
+	HeapTuple	tup;
+
+	pqsignal(SIGTERM, die);
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	BackgroundWorkerUnblockSignals();
+	BackgroundWorkerInitializeConnection(NULL, NULL, 0);
+
+	StartTransactionCommand();
+	(void) GetTransactionSnapshot();
+	rel = table_open(DatabaseRelationId, AccessShareLock);
+	scan = table_beginscan_catalog(rel, 0, NULL);
+	while ((tup = heap_getnext(scan, ForwardScanDirection)) != NULL)
+	{
+		Form_pg_database db = (Form_pg_database) GETSTRUCT(tup);
+
+		if (db->datallowconn && !db->datistemplate)
+		{
+			MemoryContext oldcxt = MemoryContextSwitchTo(TopMemoryContext);
+
+			databases = lappend_oid(databases, db->oid);
+			MemoryContextSwitchTo(oldcxt);
+		}
+	}
+	table_endscan(scan);
+	table_close(rel, AccessShareLock);
+	CommitTransactionCommand();
+
+	foreach(lc, databases)
+	{
+		BackgroundWorker bgw;
+		BackgroundWorkerHandle *handle;
+		pid_t		pid;
+
+		memset(&bgw, 0, sizeof(bgw));
+		bgw.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+		bgw.bgw_start_time = BgWorkerStart_RecoveryFinished;
+		bgw.bgw_restart_time = BGW_NEVER_RESTART;
+		strlcpy(bgw.bgw_library_name, "migrate_ext", BGW_MAXLEN);
+		strlcpy(bgw.bgw_function_name, "mig_scanner_main", BGW_MAXLEN);
+		snprintf(bgw.bgw_name, BGW_MAXLEN, "migrate_ext scanner of database %u",
+				 lfirst_oid(lc));
+		strlcpy(bgw.bgw_type, "migrate_ext scanner", BGW_MAXLEN);
+		bgw.bgw_main_arg = ObjectIdGetDatum(lfirst_oid(lc));
+		bgw.bgw_notify_pid = MyProcPid;
+		if (!RegisterDynamicBackgroundWorker(&bgw, &handle))
+		{
+			ereport(WARNING,
+					errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+					errmsg("migrate_ext launcher could not look for unfinished jobs in database %u",
+						   lfirst_oid(lc)),
+					errhint("Raise max_worker_processes; the next mig.* call in that database starts its jobs."));
+			continue;
+		}
+		if (WaitForBackgroundWorkerStartup(handle, &pid) == BGWH_STARTED)
+			(void) WaitForBackgroundWorkerShutdown(handle);
+	}
+
+	for (;;)
+	{
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_EXIT_ON_PM_DEATH, -1L,
+						 PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+		reload_config();
+	}
+}
+
+/* In one database: start a worker for each schema with unfinished jobs. */
+void
+mig_scanner_main(Datum arg)
+{
+	Oid			dboid = DatumGetObjectId(arg);
+	List	   *schemas = NIL;
+	ListCell   *lc;
+	uint64		i;
+
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+	BackgroundWorkerInitializeConnectionByOid(dboid, InvalidOid, 0);
+
+	StartTransactionCommand();
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	PushActiveSnapshot(GetTransactionSnapshot());
+	if (SPI_execute("SELECT 1 FROM pg_catalog.pg_extension"
+					" WHERE extname = 'migrate_ext'"
+					"   AND pg_catalog.to_regclass('mig.job_queue') IS NOT NULL",
+					true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read pg_extension");
+	if (SPI_processed > 0)
+	{
+		if (SPI_execute("SELECT DISTINCT j.schema FROM mig.job_queue j"
+						" JOIN mig.migrations m ON m.schema = j.schema AND m.name = j.migration"
+						" WHERE (m.status = 'in_progress' OR j.kind = 'drop_index')"
+						"   AND j.state IN ('pending', 'running')"
+						"   AND NOT j.paused",
+						true, 0) != SPI_OK_SELECT)
+			elog(ERROR, "could not read the job queue");
+		for (i = 0; i < SPI_processed; i++)
+		{
+			MemoryContext oldcxt = MemoryContextSwitchTo(TopMemoryContext);
+
+			schemas = lappend(schemas, pstrdup(SPI_getvalue(SPI_tuptable->vals[i],
+															SPI_tuptable->tupdesc, 1)));
+			MemoryContextSwitchTo(oldcxt);
+		}
+		foreach(lc, schemas)
+			MigWorkerEnsure((const char *) lfirst(lc));
+	}
+	PopActiveSnapshot();
+	SPI_finish();
+	CommitTransactionCommand();
+	proc_exit(0);
+}
+
+void
+MigWorkerRegisterLauncher(void)
+{
+	BackgroundWorker bgw;
+
+	memset(&bgw, 0, sizeof(bgw));
+	bgw.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	bgw.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	bgw.bgw_restart_time = 10;
+	strlcpy(bgw.bgw_library_name, "migrate_ext", BGW_MAXLEN);
+	strlcpy(bgw.bgw_function_name, "mig_launcher_main", BGW_MAXLEN);
+	strlcpy(bgw.bgw_name, "migrate_ext launcher", BGW_MAXLEN);
+	strlcpy(bgw.bgw_type, "migrate_ext launcher", BGW_MAXLEN);
+	RegisterBackgroundWorker(&bgw);
+}

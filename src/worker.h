@@ -1,0 +1,44 @@
+/*-------------------------------------------------------------------------
+ *
+ * worker.h
+ *		The background worker that runs a schema's migration jobs, and the
+ *		launcher that restarts unfinished jobs after a server restart.
+ *
+ *		One worker per schema with unfinished jobs, connected as the role
+ *		that started the migration.  It holds the schema's worker lock (a
+ *		session-level advisory lock) while it runs, which is how others find
+ *		it, wait for it and keep a second one from running.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef MIG_WORKER_H
+#define MIG_WORKER_H
+
+/* Start a worker for the schema when the current transaction commits. */
+extern void MigWorkerLaunchAtCommit(const char *schema);
+
+/*
+ * Start a worker for the schema now if its active migration has
+ * unfinished, unpaused jobs and no worker runs them (it died, the server
+ * restarted without the launcher, ...).  SPI connected.
+ */
+extern void MigWorkerEnsure(const char *schema);
+
+/*
+ * Stop the schema's worker, if one runs, and hold its lock until the end
+ * of the transaction so that none starts meanwhile (rollback).  Waits at
+ * most the lock timeout for each of a few attempts.  SPI connected.
+ */
+extern void MigWorkerStop(Oid schema_oid, const char *schema);
+
+/*
+ * Take the worker lock for a foreground run (CALL mig.backfill): fails if
+ * a worker holds it.  Released by MigWorkerUnlockForeground.
+ */
+extern void MigWorkerLockForeground(Oid schema_oid, const char *schema);
+extern void MigWorkerUnlockForeground(Oid schema_oid);
+
+/* Register the launcher; from _PG_init while preloading. */
+extern void MigWorkerRegisterLauncher(void);
+
+#endif							/* MIG_WORKER_H */
