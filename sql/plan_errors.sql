@@ -2,7 +2,7 @@
 -- plan_errors: migration documents that parse but cannot be applied to the
 -- database as it is (missing or existing tables, columns, constraints,
 -- indexes, schemas; a name already used; a migration already in progress;
--- operations not supported yet).  Each fails with a specific SQLSTATE and a
+-- what is not supported).  Each fails with a specific SQLSTATE and a
 -- message naming the object, and leaves the database exactly as it was
 -- (design invariant 3).
 --
@@ -254,14 +254,36 @@ SELECT try_start('m', format('{"version_schema": "%s",
 SELECT try_start(repeat('v', 60), '{"operations": []}', 'no');
 
 --
--- Operations not supported yet
+-- Index operations
 --
-SELECT try_start('m', '{"operations": [{"create_index": {"name": "items_name_idx",
+-- the name of an index, table or view already in the schema
+SELECT try_start('m', '{"operations": [{"create_index": {"name": "items_code_idx",
 	"table": "items", "columns": [{"column": "name"}]}}]}');
-SELECT try_start('m', '{"operations": [{"drop_index": {"name": "items_code_idx"}}]}');
+SELECT try_start('m', '{"operations": [{"create_index": {"name": "orders",
+	"table": "items", "columns": [{"column": "name"}]}}]}');
+-- a column, an operator class, a collation, a predicate that do not exist
+SELECT try_start('m', '{"operations": [{"create_index": {"name": "items_nope_idx",
+	"table": "items", "columns": [{"column": "nope"}]}}]}');
+SELECT try_start('m', '{"operations": [{"create_index": {"name": "items_name_idx",
+	"table": "items", "columns": [{"column": "name", "opclass": {"name": "int8_ops"}}]}}]}');
+SELECT try_start('m', '{"operations": [{"create_index": {"name": "items_name_idx",
+	"table": "items", "columns": [{"column": "name", "collate": "no_such_collation"}]}}]}');
+SELECT try_start('m', '{"operations": [{"create_index": {"name": "items_name_idx",
+	"table": "items", "columns": [{"column": "name"}], "predicate": "nope > 1"}}]}');
+-- storage parameters the method does not have
+SELECT try_start('m', '{"operations": [{"create_index": {"name": "items_name_idx",
+	"table": "items", "columns": [{"column": "name"}], "method": "hash",
+	"storage_parameters": "deduplicate_items = off"}}]}');
+-- an index that does not exist, or is not an index
+SELECT try_start('m', '{"operations": [{"drop_index": {"name": "nope_idx"}}]}');
+SELECT try_start('m', '{"operations": [{"drop_index": {"name": "items"}}]}');
+-- a unique column whose constraint would take the name of a relation
+SELECT try_start('m', '{"operations": [{"add_column": {"table": "orders",
+	"column": {"name": "items", "type": "int", "nullable": true, "unique": true}}}]}');
 -- an unsupported operation after a supported one
 SELECT try_start('m', '{"operations": [{"drop_column": {"table": "items", "column": "price"}},
-	{"create_index": {"name": "items_name_idx", "table": "items", "columns": [{"column": "name"}]}}]}');
+	{"add_column": {"table": "items", "column": {"name": "twice", "type": "integer",
+	 "nullable": true, "generated": {"expression": "id * 2"}}}}]}');
 
 --
 -- Column changes (alter_column and the constraint operations) that the

@@ -178,8 +178,8 @@ MigAddNotNullCheck(MigPlan *plan, Oid relid, AttrNumber attnum, const char *name
 }
 
 /*
- * Operations (or parts of them) that need dual-write triggers or background
- * jobs are refused until those exist.
+ * What migrate_ext cannot do yet without rewriting or locking a table for
+ * long (generated columns, ...) is refused before anything changes.
  */
 void
 MigNotSupportedYet(MigPlan *plan, MigOperation *op, const char *what)
@@ -189,12 +189,12 @@ MigNotSupportedYet(MigPlan *plan, MigOperation *op, const char *what)
 				errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				errmsg("%s of operation %s is not supported yet",
 					   what, MigOpKindName(op->kind)),
-				errdetail("Migration \"%s\", operations[%d], needs dual-write triggers or background jobs, which this version of migrate_ext does not have yet.",
+				errdetail("Migration \"%s\", operations[%d], asks for something this version of migrate_ext cannot do without rewriting or locking the table.",
 						  plan->migration->name, op->index));
 	ereport(ERROR,
 			errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 			errmsg("operation %s is not supported yet", MigOpKindName(op->kind)),
-			errdetail("Migration \"%s\", operations[%d], needs dual-write triggers or background jobs, which this version of migrate_ext does not have yet.",
+			errdetail("Migration \"%s\", operations[%d], asks for something this version of migrate_ext cannot do without rewriting or locking the table.",
 					  plan->migration->name, op->index));
 }
 
