@@ -21,29 +21,25 @@
 #include "nodes/pg_list.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
-#include "utils/varlena.h"
 
 #include "ddl.h"
 #include "index_declare.h"
 #include "ops.h"
 #include "steps.h"
 
-/* a possibly qualified name (collation, operator class), each part quoted */
+/*
+ * A collation or operator class name as the migration gives it: the name
+ * itself (case kept, as pgroll passes it), or schema.name; each part quoted.
+ */
 static char *
 quote_qualified_name(const char *name)
 {
-	List	   *parts = NIL;
-	StringInfoData buf;
-	ListCell   *lc;
+	const char *dot = strchr(name, '.');
 
-	/* a name that is not a plain dotted list is one identifier */
-	if (!SplitIdentifierString(pstrdup(name), '.', &parts) || parts == NIL)
+	if (dot == NULL || dot == name || dot[1] == '\0' || strchr(dot + 1, '.') != NULL)
 		return pstrdup(quote_identifier(name));
-	initStringInfo(&buf);
-	foreach(lc, parts)
-		appendStringInfo(&buf, "%s%s", foreach_current_index(lc) > 0 ? "." : "",
-						 quote_identifier((char *) lfirst(lc)));
-	return buf.data;
+	return psprintf("%s.%s", quote_identifier(pnstrdup(name, dot - name)),
+					quote_identifier(dot + 1));
 }
 
 void
