@@ -199,9 +199,11 @@ SELECT j.schema, j.migration, j.seq, j.kind,
 	   COALESCE(pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname),
 				j.relid::text) AS "table",
 	   CASE j.kind WHEN 'validate'
-			THEN (SELECT co.conname::text FROM pg_catalog.pg_constraint co WHERE co.oid = j.objid)
+			THEN (SELECT co.conname::text COLLATE "default"
+				  FROM pg_catalog.pg_constraint co WHERE co.oid = j.objid)
 			WHEN 'drop_index'
-			THEN (SELECT ic.relname::text FROM pg_catalog.pg_class ic WHERE ic.oid = j.objid)
+			THEN (SELECT ic.relname::text COLLATE "default"
+				  FROM pg_catalog.pg_class ic WHERE ic.oid = j.objid)
 			ELSE j.name END AS object,
 	   CASE WHEN j.paused AND j.state IN ('pending', 'running') THEN 'paused'
 			ELSE j.state END AS state,

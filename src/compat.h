@@ -41,6 +41,16 @@
 				false, true, false, (skip_build), false)
 #endif
 
+/*
+ * A background worker can connect only as a role with LOGIN before
+ * PostgreSQL 17 (BGWORKER_BYPASS_ROLELOGINCHECK).
+ */
+#if PG_VERSION_NUM < 170000
+#define MIG_WORKER_NEEDS_LOGIN 1
+#else
+#define MIG_WORKER_NEEDS_LOGIN 0
+#endif
+
 /* PortalRun lost its run_once argument in PostgreSQL 18 */
 #if PG_VERSION_NUM >= 180000
 #define MigPortalRun(portal, count, top, dest, altdest, qc) \

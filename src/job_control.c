@@ -116,15 +116,14 @@ mig_wait(PG_FUNCTION_ARGS)
 	{
 		MigActive  *active = MigStateGetActive(schema);
 		JobCounts	counts;
+		bool		here;
 
 		if (active == NULL)
 			break;
-		if (MigJobsStartedHere(schema, active->name))
-		{
+		here = MigJobsStartedHere(schema, active->name);
+		if (here)
 			MigJobsRunInline(schema, active->name, false);
-			break;
-		}
-		if (!nonatomic)
+		else if (!nonatomic)
 			ereport(ERROR,
 					errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
 					errmsg("mig.wait cannot run inside a transaction block"),
@@ -145,7 +144,7 @@ mig_wait(PG_FUNCTION_ARGS)
 					errmsg("the background jobs of migration \"%s\" are paused", active->name),
 					errdetail("Jobs: %s.", counts.summary),
 					errhint("Resume them with mig.resume('%s').", schema));
-		if (counts.unfinished == 0)
+		if (counts.unfinished == 0 || here)
 			break;
 		if (has_timeout && GetCurrentTimestamp() >= deadline)
 			ereport(ERROR,

@@ -22,6 +22,11 @@
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
+#include "utils/syscache.h"
+#include "catalog/pg_authid.h"
+#include "access/htup_details.h"
+
+#include "compat.h"
 
 #include "backfill.h"
 #include "job_run.h"
@@ -44,6 +49,32 @@ name_datum(const char *name)
 	return DirectFunctionCall1(namein, CStringGetDatum(name));
 }
 
+/*
+ * The worker connects as the role starting the migration: one that cannot
+ * log in would leave the jobs stuck, so it cannot start one with jobs.
+ */
+static void
+check_worker_role(MigPlan *plan)
+{
+	HeapTuple	tup;
+	bool		canlogin;
+
+	if (!MIG_WORKER_NEEDS_LOGIN || plan->job_seq > 0)
+		return;
+	tup = SearchSysCache1(AUTHOID, ObjectIdGetDatum(GetUserId()));
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for role %u", GetUserId());
+	canlogin = ((Form_pg_authid) GETSTRUCT(tup))->rolcanlogin;
+	ReleaseSysCache(tup);
+	if (!canlogin)
+		ereport(ERROR,
+				errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				errmsg("migration \"%s\" needs background jobs, which role \"%s\" cannot run",
+					   plan->migration->name, GetUserNameFromId(GetUserId(), false)),
+				errdetail("The background worker connects as the role that starts the migration, and on this version of PostgreSQL only a role with LOGIN can connect."),
+				errhint("Start the migration as a role with LOGIN (not through SET ROLE to one without it)."));
+}
+
 static void
 add_job(MigPlan *plan, MigJobKind kind, Oid relid, Oid objid, const char *name,
 		const char *snapshot, int64 end_block, int64 rows_total)
@@ -54,6 +85,7 @@ add_job(MigPlan *plan, MigJobKind kind, Oid relid, Oid objid, const char *name,
 	char		nulls[10] = "          ";
 	MigOwnerSave save;
 
+	check_worker_role(plan);
 	values[0] = name_datum(plan->schema);
 	values[1] = CStringGetTextDatum(plan->migration->name);
 	values[2] = Int32GetDatum(++plan->job_seq);
