@@ -31,6 +31,7 @@
 #include "backfill.h"
 #include "job_run.h"
 #include "jobs.h"
+#include "migrate_ext.h"
 #include "state.h"
 #include "worker.h"
 
@@ -112,7 +113,8 @@ add_job(MigPlan *plan, MigJobKind kind, Oid relid, Oid objid, const char *name,
 	MigAsCaller(&save);
 
 	/* the worker starts when this transaction commits */
-	MigWorkerLaunchAtCommit(plan->schema);
+	if (mig_start_jobs)
+		MigWorkerLaunchAtCommit(plan->schema);
 }
 
 void

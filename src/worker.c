@@ -75,6 +75,9 @@
 /* tries (a second apart) to get the worker lock before giving up */
 #define MIG_WORKER_LOCK_TRIES 15
 
+/* tries, 50 ms apart, of a foreground backfill to get the worker lock */
+#define MIG_FOREGROUND_LOCK_TRIES 40
+
 /* errors other than lock timeouts a job survives */
 #define MIG_JOB_MAX_ATTEMPTS 3
 
@@ -308,15 +311,25 @@ void
 MigWorkerLockForeground(Oid schema_oid, const char *schema)
 {
 	LOCKTAG		tag;
+	int			tries;
 
+	/* a worker that found nothing to do lets go within moments */
 	worker_locktag(&tag, schema_oid);
-	if (LockAcquire(&tag, ExclusiveLock, true, true) == LOCKACQUIRE_NOT_AVAIL)
-		ereport(ERROR,
-				errcode(ERRCODE_OBJECT_IN_USE),
-				errmsg("the jobs of schema \"%s\" are being run by its background worker",
-					   schema),
-				errhint("Wait for them with CALL mig.wait('%s'), or pause them with mig.pause('%s') first.",
-						schema, schema));
+	for (tries = 0; tries < MIG_FOREGROUND_LOCK_TRIES; tries++)
+	{
+		if (LockAcquire(&tag, ExclusiveLock, true, true) != LOCKACQUIRE_NOT_AVAIL)
+			return;
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 50, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+	}
+	ereport(ERROR,
+			errcode(ERRCODE_OBJECT_IN_USE),
+			errmsg("the jobs of schema \"%s\" are being run by its background worker",
+				   schema),
+			errhint("Wait for them with CALL mig.wait('%s'), or pause them with mig.pause('%s') first.",
+					schema, schema));
 }
 
 void
