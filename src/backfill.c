@@ -5,9 +5,10 @@
  *		new columns, in batches of physical blocks.
  *
  *		Which rows: at start, once the table is locked against writers, a
- *		snapshot is taken, with the starting transaction's id and command
- *		(its own rows written before the trigger predate it too).  A row version whose inserting transaction is
- *		visible in it existed before the trigger; every later row version
+ *		snapshot is taken, with the starting transaction's xids (its own and
+ *		its subtransactions') and command: its own rows written before the
+ *		trigger predate it too.  A row version whose inserting transaction
+ *		is visible in it existed before the trigger; every later row version
  *		was written through the trigger, by either version, and is never
  *		touched, so nothing written through the new version is overwritten
  *		(not even when up(down(v)) differs from v).  The test runs on the
@@ -20,8 +21,10 @@
  *		scans) need no primary key and read the heap sequentially.  User
  *		triggers do not fire (the session replication role is "replica" for
  *		the statement; the dual-write trigger is ENABLE ALWAYS).  Each batch
- *		commits its rows and its cursor (mig.backfills.next_block) together,
- *		so an interrupted backfill resumes where it stopped.
+ *		commits its rows and its cursor (mig.job_queue.next_block) together,
+ *		so an interrupted backfill resumes where it stopped.  The background
+ *		worker (worker.c) runs the batches; CALL mig.backfill runs them in
+ *		the foreground.
  *
  *-------------------------------------------------------------------------
  */

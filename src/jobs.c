@@ -16,19 +16,18 @@
  */
 #include "postgres.h"
 
+#include "access/htup_details.h"
 #include "access/xact.h"
+#include "catalog/pg_authid.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/syscache.h"
-#include "catalog/pg_authid.h"
-#include "access/htup_details.h"
-
-#include "compat.h"
 
 #include "backfill.h"
+#include "compat.h"
 #include "job_run.h"
 #include "jobs.h"
 #include "migrate_ext.h"
