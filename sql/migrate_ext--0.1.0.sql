@@ -206,6 +206,7 @@ SELECT j.schema, j.migration, j.seq, j.kind,
 				  FROM pg_catalog.pg_class ic WHERE ic.oid = j.objid)
 			ELSE j.name END AS object,
 	   CASE WHEN j.paused AND j.state IN ('pending', 'running') THEN 'paused'
+			WHEN j.state = 'running' AND w.pid IS NULL THEN 'interrupted'
 			ELSE j.state END AS state,
 	   CASE WHEN j.kind = 'index' AND p.pid IS NOT NULL THEN p.tuples_done
 			ELSE j.rows_done END AS rows_done,
@@ -213,12 +214,15 @@ SELECT j.schema, j.migration, j.seq, j.kind,
 			WHEN 'index' THEN NULLIF(p.tuples_total, 0) END AS rows_total,
 	   CASE WHEN j.kind = 'backfill' AND t.seconds > 0
 			THEN round(j.rows_done / t.seconds) END AS rows_per_second,
-	   CASE WHEN j.kind = 'backfill' AND j.state = 'running' AND j.next_block > 0
+	   CASE WHEN j.kind = 'backfill' AND j.state = 'running' AND w.pid IS NOT NULL
+				 AND j.next_block > 0
 			THEN pg_catalog.make_interval(secs => round(t.seconds
 				* (j.end_block - j.next_block) / j.next_block)) END AS time_left,
 	   j.started_at, j.finished_at, j.attempts, j.last_error,
-	   CASE WHEN j.state = 'running' THEN j.worker_pid END AS pid
+	   w.pid
 FROM @extschema@.job_queue j
+LEFT JOIN pg_catalog.pg_stat_activity w
+  ON j.state = 'running' AND w.pid = j.worker_pid AND w.backend_type = 'migrate_ext worker'
 LEFT JOIN pg_catalog.pg_class c ON c.oid = j.relid
 LEFT JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_catalog.pg_stat_progress_create_index p

@@ -258,7 +258,13 @@ MigBackfillBatch(MigJob *job, int batch_size)
 				errcode(ERRCODE_UNDEFINED_TABLE),
 				errmsg("table with OID %u does not exist", job->relid),
 				errdetail("It was dropped while its backfill was running."));
-	if (rel->rd_rel->relpages > 0 && rel->rd_rel->reltuples > 0)
+	/*
+	 * Rows per block of the blocks to backfill, as estimated at start (the
+	 * table grows as the backfill writes new row versions at its end).
+	 */
+	if (job->rows_total > 0 && job->end_block > 0)
+		rows_per_block = (double) job->rows_total / job->end_block;
+	else if (rel->rd_rel->relpages > 0 && rel->rd_rel->reltuples > 0)
 		rows_per_block = rel->rd_rel->reltuples / rel->rd_rel->relpages;
 	RelationClose(rel);
 

@@ -270,7 +270,8 @@ MigJobNext(const char *schema, bool include_paused, MigJobKind *only_kind)
 	nulls[2] = only_kind ? ' ' : 'n';
 	if (SPI_execute_with_args("SELECT j.schema, j.migration, j.seq, j.kind, j.relid, j.objid,"
 							  " j.name, j.state = 'running', j.attempts, j.snapshot,"
-							  " j.next_block, j.end_block, j.rows_done"
+							  " j.next_block, j.end_block, j.rows_done,"
+							  " coalesce(j.rows_total, -1)"
 							  " FROM mig.job_queue j"
 							  " JOIN mig.migrations m ON m.schema = j.schema AND m.name = j.migration"
 							  " WHERE j.schema = $1"
@@ -307,6 +308,7 @@ MigJobNext(const char *schema, bool include_paused, MigJobKind *only_kind)
 	job->next_block = DatumGetInt64(SPI_getbinval(tup, desc, 11, &isnull));
 	job->end_block = DatumGetInt64(SPI_getbinval(tup, desc, 12, &isnull));
 	job->rows_done = DatumGetInt64(SPI_getbinval(tup, desc, 13, &isnull));
+	job->rows_total = DatumGetInt64(SPI_getbinval(tup, desc, 14, &isnull));
 	return job;
 }
 
@@ -377,16 +379,24 @@ MigJobSetDone(MigJob *job)
 			  0, NULL, NULL, NULL);
 }
 
+/*
+ * A unit of the job failed: record why; an error that counts (not a lock
+ * timeout) uses up one of its attempts; a final one fails the job.
+ */
 void
-MigJobSetFailed(MigJob *job, const char *error, bool final)
+MigJobSetFailed(MigJob *job, const char *error, bool counts, bool final)
 {
-	Oid			argtypes[2] = {TEXTOID, BOOLOID};
-	Datum		values[2] = {CStringGetTextDatum(error), BoolGetDatum(final)};
+	Oid			argtypes[3] = {TEXTOID, BOOLOID, BOOLOID};
+	Datum		values[3] = {CStringGetTextDatum(error), BoolGetDatum(final),
+	BoolGetDatum(counts)};
 
-	set_state(job, "last_error = $4, attempts = attempts + 1,"
+	set_state(job, "last_error = $4,"
+			  " attempts = attempts + CASE WHEN $6 THEN 1 ELSE 0 END,"
 			  " state = CASE WHEN $5 THEN 'failed' ELSE state END,"
 			  " finished_at = CASE WHEN $5 THEN pg_catalog.clock_timestamp() END",
-			  2, argtypes, values, NULL);
+			  3, argtypes, values, NULL);
+	if (counts)
+		job->attempts++;
 }
 
 void

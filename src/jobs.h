@@ -40,6 +40,7 @@ typedef struct MigJob
 	int64		next_block;
 	int64		end_block;
 	int64		rows_done;
+	int64		rows_total;		/* estimated at start, or -1 */
 	char	   *description;	/* MigJobDescribe's, once computed */
 } MigJob;
 
@@ -84,7 +85,8 @@ extern MigJob *MigJobCopy(MigJob *job, MemoryContext cxt);
 /* Record a job's progress (as the extension's owner). */
 extern void MigJobSetRunning(MigJob *job);
 extern void MigJobSetDone(MigJob *job);
-extern void MigJobSetFailed(MigJob *job, const char *error, bool final);
+extern void MigJobSetFailed(MigJob *job, const char *error, bool counts,
+							bool final);
 extern void MigJobSetBackfillProgress(MigJob *job, int64 next_block,
 									  int64 rows);
 

@@ -345,6 +345,16 @@ MigWorkerUnlockForeground(Oid schema_oid)
  * The worker.
  */
 
+/* the worker's statements wait for locks at most migrate_ext.lock_timeout */
+static void
+set_worker_lock_timeout(void)
+{
+	char		timeout[32];
+
+	snprintf(timeout, sizeof(timeout), "%dms", mig_lock_timeout);
+	SetConfigOption("lock_timeout", timeout, PGC_USERSET, PGC_S_SESSION);
+}
+
 static void
 reload_config(void)
 {
@@ -352,6 +362,7 @@ reload_config(void)
 	{
 		ConfigReloadPending = false;
 		ProcessConfigFile(PGC_SIGHUP);
+		set_worker_lock_timeout();
 	}
 }
 
@@ -501,12 +512,10 @@ worker_failure(MigJob *job, ErrorData *edata, int *backoff_ms)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	PushActiveSnapshot(GetTransactionSnapshot());
-	MigJobSetFailed(job, message, final);
+	MigJobSetFailed(job, message, !transient, final);
 	PopActiveSnapshot();
 	SPI_finish();
 	CommitTransactionCommand();
-	if (!transient)
-		job->attempts++;
 
 	if (!final)
 	{
@@ -584,7 +593,6 @@ mig_worker_main(Datum arg)
 	WorkerArgs	args;
 	Oid			schema_oid;
 	int			tries;
-	char		timeout[32];
 
 	memcpy(&args, MyBgworkerEntry->bgw_extra, sizeof(args));
 	pqsignal(SIGTERM, die);
@@ -593,8 +601,7 @@ mig_worker_main(Datum arg)
 	BackgroundWorkerInitializeConnectionByOid(args.dboid, args.roleoid, 0);
 
 	SetConfigOption("application_name", "migrate_ext worker", PGC_USERSET, PGC_S_SESSION);
-	snprintf(timeout, sizeof(timeout), "%dms", mig_lock_timeout);
-	SetConfigOption("lock_timeout", timeout, PGC_USERSET, PGC_S_SESSION);
+	set_worker_lock_timeout();
 	pgstat_report_appname("migrate_ext worker");
 
 	StartTransactionCommand();
