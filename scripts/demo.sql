@@ -130,5 +130,27 @@ SELECT table_name, string_agg(column_name, ', ' ORDER BY ordinal_position) AS co
 	GROUP BY table_name ORDER BY table_name;
 
 \echo
+\echo '=== 5. Third migration, 03_email_required: every user gets an email (up fills'
+\echo '       the missing ones), and titles get an index.  A background worker'
+\echo '       backfills existing rows and builds the index concurrently; CALL mig.wait'
+\echo '       waits for it without holding a snapshot'
+SELECT mig.start('03_email_required', $migration$
+{
+  "operations": [
+    {"alter_column": {"table": "users", "column": "email", "nullable": false,
+                      "up": "coalesce(email, lower(replace(full_name, ' ', '.')) || '@example.com')",
+                      "down": "email"}},
+    {"create_index": {"name": "articles_title_idx", "table": "articles",
+                      "columns": [{"column": "title"}]}}
+  ]
+}
+$migration$) AS new_version_schema;
+CALL mig.wait();
+SELECT kind, "table", object, state, rows_done FROM mig.jobs ORDER BY seq;
+SELECT * FROM mig.status();
+SELECT mig.complete();
+SELECT id, full_name, email FROM users ORDER BY id;
+
+\echo
 \echo '-- the history of migrations'
 SELECT name, parent, status FROM mig.migrations ORDER BY created_at, name;
