@@ -36,18 +36,10 @@ PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
 export LANG=C.UTF-8 LC_ALL=C.UTF-8
 unset PGHOST PGHOSTADDR PGPORT PGDATABASE PGUSER PGSERVICE PGOPTIONS PGPASSWORD
 
-if [ "$(id -u)" -eq 0 ]; then
-	RUN_USER=postgres
-	as_user() { runuser -u postgres -- "$@"; }
-else
-	RUN_USER=$(id -un)
-	as_user() { "$@"; }
-fi
+# shellcheck source=test/bench/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/mig_bench.XXXXXX")
-chmod 700 "$TMP"
-[ "$RUN_USER" = postgres ] && [ "$(id -u)" -eq 0 ] && chown postgres: "$TMP"
-DATA=$TMP/data
+bench_tmp
 STARTED=
 
 cleanup() {
@@ -61,18 +53,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# a TCP port nobody listens on (the server itself only listens on its socket
-# in $TMP, but keep the port unique anyway)
-pick_port() {
-	local p i
-	for i in $(seq 1 50); do
-		p=$((20000 + RANDOM % 40000))
-		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-			echo "$p"; return
-		fi
-	done
-	echo "no free port found" >&2; exit 1
-}
 PORT=$(pick_port)
 
 echo "== initdb in $TMP (user $RUN_USER, port $PORT)"

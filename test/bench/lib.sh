@@ -1,0 +1,35 @@
+# test/bench/lib.sh: what the benchmark scripts share (sourced, not run).
+
+# Servers run as "postgres" when the script runs as root (PostgreSQL refuses
+# root), else as the user running it.
+if [ "$(id -u)" -eq 0 ]; then
+	RUN_USER=postgres
+	as_user() { runuser -u postgres -- "$@"; }
+else
+	RUN_USER=$(id -un)
+	as_user() { "$@"; }
+fi
+
+# a TCP port nobody listens on (the server itself only listens on its socket
+# in $TMP, but keep the port unique anyway)
+pick_port() {
+	local p i
+	for i in $(seq 1 50); do
+		p=$((20000 + RANDOM % 40000))
+		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+			echo "$p"; return
+		fi
+	done
+	echo "no free port found" >&2; exit 1
+}
+
+# bench_tmp: a private directory TMP for the throwaway cluster (DATA), owned
+# by the user the server runs as.
+bench_tmp() {
+	TMP=$(mktemp -d "${TMPDIR:-/tmp}/mig_bench.XXXXXX")
+	chmod 700 "$TMP"
+	if [ "$RUN_USER" = postgres ] && [ "$(id -u)" -eq 0 ]; then
+		chown postgres: "$TMP"
+	fi
+	DATA=$TMP/data
+}
