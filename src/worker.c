@@ -602,14 +602,6 @@ mig_worker_main(Datum arg)
 
 	SetConfigOption("application_name", "migrate_ext worker", PGC_USERSET, PGC_S_SESSION);
 	set_worker_lock_timeout();
-
-	/*
-	 * A batch need not wait for its WAL to reach disk: a crash can only lose
-	 * whole batches, their rows and their cursor together, and the worker
-	 * does them again.  The application's commits then do not queue behind
-	 * the backfill's flushes (nor behind synchronous standbys for them).
-	 */
-	SetConfigOption("synchronous_commit", "off", PGC_USERSET, PGC_S_SESSION);
 	pgstat_report_appname("migrate_ext worker");
 
 	StartTransactionCommand();
