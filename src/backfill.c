@@ -325,8 +325,6 @@ mig_backfill(PG_FUNCTION_ARGS)
 	MigJob	   *job;
 	MigJobKind	kind = MIG_JOB_BACKFILL;
 	Oid			schema_oid;
-	MemoryContext batch_cxt;
-	MemoryContext oldcxt;
 
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
@@ -349,31 +347,17 @@ mig_backfill(PG_FUNCTION_ARGS)
 	MigCheckSchemaPrivilege(schema_oid, schema);
 	MigWorkerLockForeground(schema_oid, schema);
 
-	batch_cxt = AllocSetContextCreate(PortalContext ? PortalContext : TopMemoryContext,
-									  "migrate_ext backfill batch",
-									  ALLOCSET_DEFAULT_SIZES);
 	PG_TRY();
 	{
-		for (;;)
+		/* each batch's job is read again: the cursor is the committed one */
+		while ((job = MigJobNext(schema, true, &kind)) != NULL)
 		{
-			int64		rows;
-
-			MemoryContextReset(batch_cxt);
-			oldcxt = MemoryContextSwitchTo(batch_cxt);
-			job = MigJobNext(schema, true, &kind);
-			if (job == NULL)
-			{
-				MemoryContextSwitchTo(oldcxt);
-				break;
-			}
-			rows = MigBackfillBatch(job, batch_size);
-			(void) rows;
+			(void) MigBackfillBatch(job, batch_size);
 			if (job->next_block >= job->end_block)
 				ereport(NOTICE,
 						errmsg("backfilled table \"%s\": " INT64_FORMAT " rows in " INT64_FORMAT " blocks",
 							   get_rel_name(job->relid) ? get_rel_name(job->relid) : "?",
 							   job->rows_done, job->end_block));
-			MemoryContextSwitchTo(oldcxt);
 			if (nonatomic)
 				SPI_commit();
 			CHECK_FOR_INTERRUPTS();
@@ -391,7 +375,6 @@ mig_backfill(PG_FUNCTION_ARGS)
 		MigWorkerUnlockForeground(schema_oid);
 	}
 	PG_END_TRY();
-	MemoryContextDelete(batch_cxt);
 	SPI_finish();
 	PG_RETURN_VOID();
 }

@@ -48,6 +48,23 @@ static void set_lock_timeout(int ms);
 static void run_concurrently(MigJob *job, const char *sql);
 
 void
+MigWorkStart(void)
+{
+	StartTransactionCommand();
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	PushActiveSnapshot(GetTransactionSnapshot());
+}
+
+void
+MigWorkCommit(void)
+{
+	PopActiveSnapshot();
+	SPI_finish();
+	CommitTransactionCommand();
+}
+
+void
 MigRunTopLevel(const char *sql)
 {
 	MemoryContext stmt_cxt;
@@ -212,10 +229,7 @@ MigJobBuildIndexConcurrently(MigJob *job)
 	char	   *qname;
 	MemoryContext cxt = CurrentMemoryContext;
 
-	StartTransactionCommand();
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	PushActiveSnapshot(GetTransactionSnapshot());
+	MigWorkStart();
 	indexoid = job_index(job, &valid);
 	qname = MemoryContextStrdup(cxt,
 								quote_qualified_identifier(get_namespace_name(get_rel_namespace(indexoid)),
@@ -227,9 +241,7 @@ MigJobBuildIndexConcurrently(MigJob *job)
 		index_moved(job, indexoid);
 		MigJobSetDone(job);
 	}
-	PopActiveSnapshot();
-	SPI_finish();
-	CommitTransactionCommand();
+	MigWorkCommit();
 	MemoryContextSwitchTo(cxt);
 
 	foreach(lc, leftovers)
@@ -245,18 +257,13 @@ MigJobBuildIndexConcurrently(MigJob *job)
 
 	run_concurrently(job, psprintf("REINDEX INDEX CONCURRENTLY %s", qname));
 
-	StartTransactionCommand();
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	PushActiveSnapshot(GetTransactionSnapshot());
+	MigWorkStart();
 	indexoid = job_index(job, &valid);
 	if (!valid)
 		elog(ERROR, "index \"%s\" is not valid after its build", job->name);
 	index_moved(job, indexoid);
 	MigJobSetDone(job);
-	PopActiveSnapshot();
-	SPI_finish();
-	CommitTransactionCommand();
+	MigWorkCommit();
 	MemoryContextSwitchTo(cxt);
 }
 
@@ -277,14 +284,9 @@ MigJobDropIndexConcurrently(MigJob *job)
 	if (qname != NULL)
 		run_concurrently(job, psprintf("DROP INDEX CONCURRENTLY IF EXISTS %s", qname));
 
-	StartTransactionCommand();
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	PushActiveSnapshot(GetTransactionSnapshot());
+	MigWorkStart();
 	MigJobDelete(job);
-	PopActiveSnapshot();
-	SPI_finish();
-	CommitTransactionCommand();
+	MigWorkCommit();
 	MemoryContextSwitchTo(cxt);
 }
 

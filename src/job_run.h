@@ -13,6 +13,14 @@
 #include "jobs.h"
 
 /*
+ * Outside a transaction (in the worker): start one with a snapshot and SPI
+ * connected, and commit it.  Each unit of a job's work, and each record of
+ * its state, is one such transaction.
+ */
+extern void MigWorkStart(void);
+extern void MigWorkCommit(void);
+
+/*
  * Run all of a job in the current transaction (SPI connected): the index is
  * built with a plain REINDEX, the backfill in one go.  Marks it done.
  */

@@ -453,14 +453,9 @@ worker_unit(MigJob *job)
 								   psprintf("migrate_ext job %d of migration \"%s\": %s, block " INT64_FORMAT " of " INT64_FORMAT,
 											job->seq, job->migration, what,
 											job->next_block, job->end_block));
-			StartTransactionCommand();
-			if (SPI_connect() != SPI_OK_CONNECT)
-				elog(ERROR, "SPI_connect failed");
-			PushActiveSnapshot(GetTransactionSnapshot());
+			MigWorkStart();
 			(void) MigBackfillBatch(job, mig_backfill_batch_size);
-			PopActiveSnapshot();
-			SPI_finish();
-			CommitTransactionCommand();
+			MigWorkCommit();
 			pgstat_report_stat(false);
 			if (job->next_block >= job->end_block)
 				return false;
@@ -479,14 +474,9 @@ worker_unit(MigJob *job)
 			pgstat_report_activity(STATE_RUNNING,
 								   psprintf("migrate_ext job %d of migration \"%s\": %s",
 											job->seq, job->migration, what));
-			StartTransactionCommand();
-			if (SPI_connect() != SPI_OK_CONNECT)
-				elog(ERROR, "SPI_connect failed");
-			PushActiveSnapshot(GetTransactionSnapshot());
+			MigWorkStart();
 			MigJobValidate(job);
-			PopActiveSnapshot();
-			SPI_finish();
-			CommitTransactionCommand();
+			MigWorkCommit();
 			return false;
 	}
 	return false;
@@ -508,14 +498,9 @@ worker_failure(MigJob *job, ErrorData *edata, int *backoff_ms)
 				   MigJobDescribe(job), job->migration,
 				   final ? "failed" : "will be retried", message));
 
-	StartTransactionCommand();
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	PushActiveSnapshot(GetTransactionSnapshot());
+	MigWorkStart();
 	MigJobSetFailed(job, message, !transient, final);
-	PopActiveSnapshot();
-	SPI_finish();
-	CommitTransactionCommand();
+	MigWorkCommit();
 
 	if (!final)
 	{
@@ -542,10 +527,7 @@ worker_run(const char *schema, Oid schema_oid)
 		reload_config();
 		MemoryContextReset(job_cxt);
 
-		StartTransactionCommand();
-		if (SPI_connect() != SPI_OK_CONNECT)
-			elog(ERROR, "SPI_connect failed");
-		PushActiveSnapshot(GetTransactionSnapshot());
+		MigWorkStart();
 		job = MigJobNext(schema, false, NULL);
 		if (job != NULL)
 		{
@@ -553,9 +535,7 @@ worker_run(const char *schema, Oid schema_oid)
 			(void) MigJobDescribe(job);
 			job = MigJobCopy(job, job_cxt);
 		}
-		PopActiveSnapshot();
-		SPI_finish();
-		CommitTransactionCommand();
+		MigWorkCommit();
 		MemoryContextSwitchTo(job_cxt);
 		if (job == NULL)
 			break;
@@ -626,14 +606,9 @@ mig_worker_main(Datum arg)
 
 		/* let go, then look once more: a new migration may have just started */
 		MigWorkerUnlockForeground(schema_oid);
-		StartTransactionCommand();
-		if (SPI_connect() != SPI_OK_CONNECT)
-			elog(ERROR, "SPI_connect failed");
-		PushActiveSnapshot(GetTransactionSnapshot());
+		MigWorkStart();
 		more = MigJobsPending(args.schema);
-		PopActiveSnapshot();
-		SPI_finish();
-		CommitTransactionCommand();
+		MigWorkCommit();
 		if (!more)
 			break;
 	}
@@ -734,10 +709,7 @@ mig_scanner_main(Datum arg)
 	BackgroundWorkerUnblockSignals();
 	BackgroundWorkerInitializeConnectionByOid(dboid, InvalidOid, 0);
 
-	StartTransactionCommand();
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	PushActiveSnapshot(GetTransactionSnapshot());
+	MigWorkStart();
 	if (SPI_execute("SELECT 1 FROM pg_catalog.pg_extension"
 					" WHERE extname = 'migrate_ext'"
 					"   AND pg_catalog.to_regclass('mig.job_queue') IS NOT NULL",
@@ -763,9 +735,7 @@ mig_scanner_main(Datum arg)
 		foreach(lc, schemas)
 			MigWorkerEnsure((const char *) lfirst(lc));
 	}
-	PopActiveSnapshot();
-	SPI_finish();
-	CommitTransactionCommand();
+	MigWorkCommit();
 	proc_exit(0);
 }
 
