@@ -15,7 +15,7 @@ CREATE TABLE @extschema@.migrations (
 	created_at			timestamptz NOT NULL DEFAULT pg_catalog.now(),
 	updated_at			timestamptz NOT NULL DEFAULT pg_catalog.now(),
 	resulting_schema	jsonb,
-	started_by			name NOT NULL DEFAULT CURRENT_USER,
+	started_by			regrole NOT NULL,	-- the background worker's role
 	PRIMARY KEY (schema, name),
 	FOREIGN KEY (schema, parent) REFERENCES @extschema@.migrations (schema, name),
 	CONSTRAINT migrations_status_check

@@ -51,6 +51,22 @@
 #define MIG_WORKER_NEEDS_LOGIN 0
 #endif
 
+/*
+ * The per-object-type ACL and ownership checks became object_aclcheck and
+ * object_ownercheck in PostgreSQL 16.
+ */
+#if PG_VERSION_NUM >= 160000
+#define MigSchemaAclCheck(nspoid, roleid, mode) \
+	object_aclcheck(NamespaceRelationId, (nspoid), (roleid), (mode))
+#define MigRelationOwnerCheck(relid, roleid) \
+	object_ownercheck(RelationRelationId, (relid), (roleid))
+#else
+#define MigSchemaAclCheck(nspoid, roleid, mode) \
+	pg_namespace_aclcheck((nspoid), (roleid), (mode))
+#define MigRelationOwnerCheck(relid, roleid) \
+	pg_class_ownercheck((relid), (roleid))
+#endif
+
 /* PortalRun lost its run_once argument in PostgreSQL 18 */
 #if PG_VERSION_NUM >= 180000
 #define MigPortalRun(portal, count, top, dest, altdest, qc) \

@@ -14,9 +14,12 @@
 #include "mb/pg_wchar.h"
 #include "nodes/nodeFuncs.h"
 #include "parser/parser.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 
+#include "compat.h"
 #include "ddl.h"
 #include "dual_write_setup.h"
 #include "migrate_ext.h"
@@ -196,6 +199,37 @@ MigNotSupportedYet(MigPlan *plan, MigOperation *op, const char *what)
 			errmsg("operation %s is not supported yet", MigOpKindName(op->kind)),
 			errdetail("Migration \"%s\", operations[%d], asks for something this version of migrate_ext cannot do without rewriting or locking the table.",
 					  plan->migration->name, op->index));
+}
+
+/*
+ * A role may migrate only what it could alter by hand: only the owner of a
+ * table (or a member of the owning role) may change it.  Checked before
+ * anything changes, also for operations that change nothing physical until
+ * complete (renames, drops) and for the steps that bypass ALTER TABLE's own
+ * check (an index declared with DefineIndex).
+ */
+void
+MigCheckTableOwner(MigPlan *plan, MigOperation *op, Oid relid, const char *name)
+{
+	if (MigRelationOwnerCheck(relid, GetUserId()))
+		return;
+	ereport(ERROR,
+			errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			errmsg("permission denied to migrate table \"%s\"", name),
+			errdetail("Migration \"%s\", operations[%d] (%s), changes table \"%s\", and only its owner may alter it; role \"%s\" does not own it.",
+					  plan->migration->name, op->index, MigOpKindName(op->kind),
+					  name, GetUserNameFromId(GetUserId(), false)),
+			errhint("Run the migration as the owner of the table, or as a member of the owning role."));
+}
+
+/* The table an operation changes, which the caller must own. */
+MigModelTable *
+MigPlanGetTable(MigPlan *plan, MigOperation *op, const char *name)
+{
+	MigModelTable *table = MigModelGetTable(plan->model, name);
+
+	MigCheckTableOwner(plan, op, table->relid, name);
+	return table;
 }
 
 /*

@@ -65,6 +65,10 @@ extern void MigOpCreateIndex(MigPlan *plan, MigOperation *op);
 extern void MigOpDropIndex(MigPlan *plan, MigOperation *op);
 
 /* helpers shared by the operations */
+extern void MigCheckTableOwner(MigPlan *plan, MigOperation *op, Oid relid,
+							   const char *name);
+extern MigModelTable *MigPlanGetTable(MigPlan *plan, MigOperation *op,
+									   const char *name);
 extern char *MigInternalName(const char *prefix, const char *name);
 extern char *MigRewriteColumnRefs(const char *expr, MigModelTable *table);
 extern void MigAddRule(MigPlan *plan, MigModelTable *table, bool up,

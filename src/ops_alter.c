@@ -111,7 +111,7 @@ alter_in_place(MigPlan *plan, MigOperation *op, MigModelTable *table,
 void
 MigOpAlterColumn(MigPlan *plan, MigOperation *op)
 {
-	MigModelTable *table = MigModelGetTable(plan->model, op->table);
+	MigModelTable *table = MigPlanGetTable(plan, op, op->table);
 	MigModelColumn *col = MigModelGetColumn(table, op->column);
 	MigDupColumn *dc;
 	MigDup	   *dup;

@@ -165,7 +165,7 @@ add_serial_sequence(MigModelTable *table, const char *tablename,
 void
 MigOpAddColumn(MigPlan *plan, MigOperation *op)
 {
-	MigModelTable *table = MigModelGetTable(plan->model, op->table);
+	MigModelTable *table = MigPlanGetTable(plan, op, op->table);
 	MigColumn  *col = op->column_def;
 	char	   *shadow = MigInternalName(MIG_SHADOW_COLUMN_PREFIX, col->name);
 	char	   *qtable = MigQuoteTable(table->relid);
@@ -368,7 +368,7 @@ MigOpAddColumn(MigPlan *plan, MigOperation *op)
 void
 MigOpDropColumn(MigPlan *plan, MigOperation *op)
 {
-	MigModelTable *table = MigModelGetTable(plan->model, op->table);
+	MigModelTable *table = MigPlanGetTable(plan, op, op->table);
 	MigModelColumn *col = MigModelGetColumn(table, op->column);
 
 	col->hidden = true;
@@ -381,7 +381,7 @@ MigOpDropColumn(MigPlan *plan, MigOperation *op)
 void
 MigOpRenameColumn(MigPlan *plan, MigOperation *op)
 {
-	MigModelTable *table = MigModelGetTable(plan->model, op->table);
+	MigModelTable *table = MigPlanGetTable(plan, op, op->table);
 	MigModelColumn *col = MigModelGetColumn(table, op->from);
 
 	if (MigModelFindColumn(table, op->to) != NULL)

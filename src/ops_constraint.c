@@ -104,7 +104,7 @@ index_clauses(MigPlan *plan, MigModelTable *table, MigOperation *op)
 void
 MigOpCreateConstraint(MigPlan *plan, MigOperation *op)
 {
-	MigModelTable *table = MigModelGetTable(plan->model, op->table);
+	MigModelTable *table = MigPlanGetTable(plan, op, op->table);
 	char	   *qtable = MigQuoteTable(table->relid);
 	bool		is_index = op->constraint_type == MIG_CONSTRAINT_UNIQUE ||
 		op->constraint_type == MIG_CONSTRAINT_PRIMARY_KEY;
@@ -224,7 +224,7 @@ MigOpCreateConstraint(MigPlan *plan, MigOperation *op)
 static void
 drop_constraint(MigPlan *plan, MigOperation *op, bool multicolumn)
 {
-	MigModelTable *table = MigModelGetTable(plan->model, op->table);
+	MigModelTable *table = MigPlanGetTable(plan, op, op->table);
 	Oid			conoid = get_relation_constraint_oid(table->relid, op->name, true);
 	HeapTuple	tup;
 	Form_pg_constraint con;

@@ -45,7 +45,7 @@ quote_qualified_name(const char *name)
 void
 MigOpCreateIndex(MigPlan *plan, MigOperation *op)
 {
-	MigModelTable *table = MigModelGetTable(plan->model, op->table);
+	MigModelTable *table = MigPlanGetTable(plan, op, op->table);
 	StringInfoData sql;
 	ListCell   *lc;
 
@@ -130,6 +130,7 @@ MigOpDropIndex(MigPlan *plan, MigOperation *op)
 				errdetail("Operation drop_index of migration \"%s\" drops it.",
 						  plan->migration->name));
 	relid = IndexGetRelation(indexoid, false);
+	MigCheckTableOwner(plan, op, relid, get_rel_name(relid));
 	MigStepAdd(plan, MIG_PHASE_COMPLETE, "drop_index_concurrently", relid,
 			   InvalidAttrNumber, indexoid, NULL, NULL);
 }

@@ -29,7 +29,7 @@
 void
 MigOpRenameConstraint(MigPlan *plan, MigOperation *op)
 {
-	MigModelTable *table = MigModelGetTable(plan->model, op->table);
+	MigModelTable *table = MigPlanGetTable(plan, op, op->table);
 	Oid			conoid = get_relation_constraint_oid(table->relid, op->from, true);
 
 	if (!OidIsValid(conoid))
@@ -69,7 +69,7 @@ replica_identity_index(Oid relid)
 void
 MigOpSetReplicaIdentity(MigPlan *plan, MigOperation *op)
 {
-	MigModelTable *table = MigModelGetTable(plan->model, op->table);
+	MigModelTable *table = MigPlanGetTable(plan, op, op->table);
 	HeapTuple	tup;
 	char		current;
 	const char *previous;

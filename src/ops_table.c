@@ -234,7 +234,7 @@ MigOpCreateTable(MigPlan *plan, MigOperation *op)
 void
 MigOpRenameTable(MigPlan *plan, MigOperation *op)
 {
-	MigModelTable *table = MigModelGetTable(plan->model, op->from);
+	MigModelTable *table = MigPlanGetTable(plan, op, op->from);
 
 	if (strcmp(op->from, op->to) == 0)
 		ereport(ERROR,
@@ -250,7 +250,7 @@ MigOpRenameTable(MigPlan *plan, MigOperation *op)
 void
 MigOpDropTable(MigPlan *plan, MigOperation *op)
 {
-	MigModelTable *table = MigModelGetTable(plan->model, op->name);
+	MigModelTable *table = MigPlanGetTable(plan, op, op->name);
 	char	   *physical = get_rel_name(table->relid);
 	char	   *deleted = MigInternalName(MIG_DELETED_TABLE_PREFIX, physical);
 

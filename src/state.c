@@ -28,6 +28,7 @@
 #include "utils/syscache.h"
 #include "miscadmin.h"
 
+#include "compat.h"
 #include "ddl.h"
 #include "state.h"
 
@@ -62,7 +63,7 @@ MigAsCaller(MigOwnerSave *save)
 void
 MigCheckSchemaPrivilege(Oid schema_oid, const char *schema)
 {
-	AclResult	result = pg_namespace_aclcheck(schema_oid, GetUserId(), ACL_CREATE);
+	AclResult	result = MigSchemaAclCheck(schema_oid, GetUserId(), ACL_CREATE);
 
 	if (result != ACLCHECK_OK)
 		ereport(ERROR,
@@ -177,9 +178,9 @@ void
 MigStateInsert(const char *schema, const char *name, const char *parent,
 			   Jsonb *migration)
 {
-	Oid			argtypes[4] = {NAMEOID, TEXTOID, TEXTOID, JSONBOID};
-	Datum		values[4];
-	char		nulls[4] = {' ', ' ', ' ', ' '};
+	Oid			argtypes[5] = {NAMEOID, TEXTOID, TEXTOID, JSONBOID, REGROLEOID};
+	Datum		values[5];
+	char		nulls[5] = {' ', ' ', ' ', ' ', ' '};
 	int			rc;
 	MigOwnerSave save;
 
@@ -188,10 +189,12 @@ MigStateInsert(const char *schema, const char *name, const char *parent,
 	values[2] = parent ? CStringGetTextDatum(parent) : (Datum) 0;
 	nulls[2] = parent ? ' ' : 'n';
 	values[3] = JsonbPGetDatum(migration);
+	/* the worker runs the jobs as this role: the caller, not the owner below */
+	values[4] = ObjectIdGetDatum(GetUserId());
 	MigAsExtensionOwner(&save);
-	rc = SPI_execute_with_args("INSERT INTO mig.migrations (schema, name, parent, migration)"
-							   " VALUES ($1, $2, $3, $4)",
-							   4, argtypes, values, nulls, false, 0);
+	rc = SPI_execute_with_args("INSERT INTO mig.migrations (schema, name, parent, migration, started_by)"
+							   " VALUES ($1, $2, $3, $4, $5)",
+							   5, argtypes, values, nulls, false, 0);
 	if (rc != SPI_OK_INSERT)
 		elog(ERROR, "could not record migration: SPI code %d", rc);
 	MigAsCaller(&save);

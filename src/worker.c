@@ -187,10 +187,19 @@ MigWorkerLaunchAtCommit(const char *schema)
 	MemoryContext oldcxt;
 	PendingLaunch *launch;
 	ListCell   *lc;
+	Oid			roleoid;
 
 	foreach(lc, pending_launches)
 		if (strcmp(((PendingLaunch *) lfirst(lc))->schema, schema) == 0)
 			return;
+
+	/*
+	 * The worker runs as the role that started the migration, whoever
+	 * resumes or completes it: never with more privilege than that role.
+	 */
+	roleoid = migration_role(schema);
+	if (!OidIsValid(roleoid))
+		return;
 	if (!xact_callback_registered)
 	{
 		RegisterXactCallback(worker_xact_callback, NULL);
@@ -198,7 +207,7 @@ MigWorkerLaunchAtCommit(const char *schema)
 	}
 	oldcxt = MemoryContextSwitchTo(TopMemoryContext);
 	launch = palloc0(sizeof(PendingLaunch));
-	launch->roleoid = GetUserId();
+	launch->roleoid = roleoid;
 	strlcpy(launch->schema, schema, NAMEDATALEN);
 	pending_launches = lappend(pending_launches, launch);
 	MemoryContextSwitchTo(oldcxt);
@@ -213,9 +222,9 @@ migration_role(const char *schema)
 	bool		isnull;
 	Datum		d;
 
-	if (SPI_execute_with_args("SELECT r.oid FROM mig.job_queue j"
+	if (SPI_execute_with_args("SELECT m.started_by::pg_catalog.oid FROM mig.job_queue j"
 							  " JOIN mig.migrations m ON m.schema = j.schema AND m.name = j.migration"
-							  " JOIN pg_catalog.pg_roles r ON r.rolname = m.started_by"
+							  " JOIN pg_catalog.pg_roles r ON r.oid = m.started_by"
 							  " WHERE j.schema = $1 AND j.state IN ('pending', 'running')"
 							  "   AND NOT j.paused"
 							  " ORDER BY m.status = 'in_progress' DESC LIMIT 1",

@@ -9,6 +9,10 @@
 # 2. Both ways (a second database): start, rollback, start again, wait,
 #    complete, for every file whose expand rollback can undo (not a raw sql
 #    operation without "down", as in pgroll: 40).
+# 3. Least privilege (a third database): forward again, as a role that is
+#    not a superuser and owns the database (so its public schema) and
+#    nothing else: every operation works on a role's own tables, and the
+#    background jobs run as that role.
 #
 # After every step both live versions answer a read of every relation they
 # contain: the latest version schema and the previous one (the base schema
@@ -139,9 +143,10 @@ sub run_step
 	my (%p) = @_;
 	my $sql = "$p{sql}\n\\echo step-done\n"
 	  . read_check_sql($p{latest}, $p{previous});
+	my @user = $p{db} eq 'as_owner' ? ('-U', 'app_owner') : ();
 	my ($ret, $stdout, $stderr) = $node->psql(
 		$p{db}, $sql,
-		extra_params => $p{extra_params} // [],
+		extra_params => [ @user, @{ $p{extra_params} // [] } ],
 		timeout => $PostgreSQL::Test::Utils::timeout_default);
 	my $step_done = $stdout =~ /^step-done$/m;
 	my $output = (split /^step-done$/m, $stdout)[0] // '';
@@ -222,8 +227,9 @@ sub rollback_step
 
 sub create_database
 {
-	my ($db) = @_;
-	$node->safe_psql('postgres', "CREATE DATABASE $db");
+	my ($db, $owner) = @_;
+	$node->safe_psql('postgres',
+		"CREATE DATABASE $db" . ($owner ? " OWNER $owner" : ''));
 	$node->safe_psql($db, 'CREATE EXTENSION migrate_ext');
 	return;
 }
@@ -337,10 +343,43 @@ for my $i (0 .. $#migrations)
 final_state('both_ways');
 note sprintf('both ways: %.1f s', time() - $t0);
 
+#
+# 3. As a role that owns the database and is not a superuser
+#
+$t0 = time();
+$node->safe_psql('postgres', 'CREATE ROLE app_owner LOGIN');
+create_database('as_owner', 'app_owner');
+for my $i (0 .. $#migrations)
+{
+	my $ok = start_step('as_owner', $i, 'start')
+	  && wait_step('as_owner', $i)
+	  && complete_step('as_owner', $i);
+	if (!$ok)
+	{
+		fail("as_owner: sequence stopped at $migrations[$i]{name}");
+		last;
+	}
+}
+final_state('as_owner');
+is( $node->safe_psql(
+		'as_owner', q{
+		SELECT string_agg(DISTINCT started_by::text, ',') FROM mig.migrations}),
+	'app_owner',
+	'as_owner: every migration is recorded as started by app_owner');
+is( $node->safe_psql(
+		'as_owner', q{
+		SELECT string_agg(DISTINCT pg_get_userbyid(relowner), ',') FROM pg_class
+		WHERE relnamespace IN (SELECT oid FROM pg_namespace WHERE nspname LIKE 'public%')}),
+	'app_owner',
+	'as_owner: every table, index and view the corpus made belongs to app_owner');
+note sprintf('as owner: %.1f s', time() - $t0);
+
 my $forward_schema = $node->safe_psql('forward', $schema_digest_sql);
 my $both_ways_schema = $node->safe_psql('both_ways', $schema_digest_sql);
 is($both_ways_schema, $forward_schema,
 	'rolling back and redoing each migration leaves the same schema as running it once');
+is($node->safe_psql('as_owner', $schema_digest_sql), $forward_schema,
+	'the corpus run by the database owner leaves the same schema as run by a superuser');
 note "schema after the corpus:\n$forward_schema";
 
 $node->stop;
