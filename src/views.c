@@ -5,8 +5,9 @@
  *		naming each physical column by the name the version gives it.
  *
  *		Views are security_invoker, so the table's privileges and row level
- *		security apply to whoever queries them; the table's grants are
- *		carried to its view, and the base schema's USAGE grants to the
+ *		security apply to whoever queries them, whatever the view grants:
+ *		each view is open to SELECT, INSERT, UPDATE and DELETE, and the
+ *		table decides.  The base schema's USAGE grants are carried to the
  *		version schema.  Columns keep the table's attribute order and
  *		defaults.  Views are bound to the table's OID and attribute numbers,
  *		so renaming the table or its columns at complete does not break them.
@@ -30,7 +31,7 @@
 static void views_create_one(MigModelTable *table, const char *version_schema);
 static void views_grant_schema_usage(Oid base_schema, const char *version_schema);
 static void views_copy_defaults(MigModelTable *table, const char *view);
-static void views_copy_grants(MigModelTable *table, const char *view);
+static void views_grant_dml(const char *view, Oid relid);
 
 void
 MigViewsCreate(MigModel *model, const char *version_schema)
@@ -99,7 +100,7 @@ views_create_one(MigModelTable *table, const char *version_schema)
 	MigExec(sql.data, table->relid);
 
 	views_copy_defaults(table, view);
-	views_copy_grants(table, view);
+	views_grant_dml(view, table->relid);
 }
 
 static void
@@ -142,67 +143,20 @@ views_copy_defaults(MigModelTable *table, const char *view)
 }
 
 /*
- * Grant on the view what is granted on the table (to others than its
- * owner), table-wide and per column.
+ * The view is security_invoker: whoever queries it is checked against the
+ * table's privileges (table-wide and per column) and row level security
+ * policies, as if they queried the table.  So the view itself is open to
+ * the four statements a view serves, and grants nothing by that: a role
+ * reads or writes through it exactly what it may read or write in the
+ * table, and a GRANT or REVOKE on the table takes effect through every
+ * version at once.  No other privilege is granted (TRIGGER on a view would
+ * let a role attach INSTEAD OF triggers that others' writes then run).
  */
 static void
-views_copy_grants(MigModelTable *table, const char *view)
+views_grant_dml(const char *view, Oid relid)
 {
-	Oid			argtypes[1] = {OIDOID};
-	Datum		values[1] = {ObjectIdGetDatum(table->relid)};
-	List	   *grants = NIL;
-	ListCell   *lc;
-	uint64		i;
-
-	if (SPI_execute_with_args("SELECT 0::int2, g.privilege_type, g.grantee, g.is_grantable"
-							  " FROM pg_catalog.pg_class c,"
-							  "      pg_catalog.aclexplode(c.relacl) g"
-							  " WHERE c.oid = $1 AND g.grantee <> c.relowner"
-							  " UNION ALL"
-							  " SELECT a.attnum, g.privilege_type, g.grantee, g.is_grantable"
-							  " FROM pg_catalog.pg_class c"
-							  " JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid,"
-							  "      pg_catalog.aclexplode(a.attacl) g"
-							  " WHERE c.oid = $1 AND g.grantee <> c.relowner"
-							  "   AND a.attnum > 0 AND NOT a.attisdropped",
-							  1, argtypes, values, NULL, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not read the privileges of relation %u", table->relid);
-
-	for (i = 0; i < SPI_processed; i++)
-	{
-		HeapTuple	tup = SPI_tuptable->vals[i];
-		TupleDesc	desc = SPI_tuptable->tupdesc;
-		bool		isnull;
-		AttrNumber	attnum = DatumGetInt16(SPI_getbinval(tup, desc, 1, &isnull));
-		char	   *privilege = SPI_getvalue(tup, desc, 2);
-		Oid			grantee = DatumGetObjectId(SPI_getbinval(tup, desc, 3, &isnull));
-		bool		grantable = DatumGetBool(SPI_getbinval(tup, desc, 4, &isnull));
-		const char *role;
-		const char *columns = "";
-
-		role = OidIsValid(grantee) ?
-			quote_identifier(GetUserNameFromId(grantee, false)) : "PUBLIC";
-		if (attnum != 0)
-		{
-			MigModelColumn *target = NULL;
-
-			foreach(lc, table->columns)
-			{
-				MigModelColumn *col = lfirst(lc);
-
-				if (col->attnum == attnum && !col->hidden)
-					target = col;
-			}
-			if (target == NULL)
-				continue;
-			columns = psprintf(" (%s)", quote_identifier(target->name));
-		}
-		grants = lappend(grants, psprintf("GRANT %s%s ON %s TO %s%s", privilege,
-										  columns, view, role,
-										  grantable ? " WITH GRANT OPTION" : ""));
-	}
-	foreach(lc, grants)
-		MigExec(lfirst(lc), table->relid);
+	MigExec(psprintf("GRANT SELECT, INSERT, UPDATE, DELETE ON %s TO PUBLIC", view),
+			relid);
 }
 
 static void
