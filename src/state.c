@@ -23,6 +23,7 @@
 #include "access/htup_details.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
+#include "utils/guc.h"
 #include "utils/inval.h"
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
@@ -52,11 +53,24 @@ MigAsExtensionOwner(MigOwnerSave *save)
 	SetUserIdAndSecContext(owner,
 						   save->sec_context | SECURITY_LOCAL_USERID_CHANGE |
 						   SECURITY_RESTRICTED_OPERATION);
+
+	/*
+	 * Nothing the caller put on its search_path (an operator "=" in a
+	 * schema listed before pg_catalog, a temporary table) may be found
+	 * while we run as the owner: the search path PostgreSQL's own
+	 * maintenance commands use.  An error on the way restores it, and the
+	 * user, with the (sub)transaction.
+	 */
+	save->guc_nestlevel = NewGUCNestLevel();
+	(void) set_config_option("search_path", "pg_catalog, pg_temp",
+							 PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
 }
 
 void
 MigAsCaller(MigOwnerSave *save)
 {
+	AtEOXact_GUC(false, save->guc_nestlevel);
 	SetUserIdAndSecContext(save->userid, save->sec_context);
 }
 

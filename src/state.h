@@ -28,6 +28,7 @@ typedef struct MigOwnerSave
 {
 	Oid			userid;
 	int			sec_context;
+	int			guc_nestlevel;	/* the safe search_path's */
 } MigOwnerSave;
 
 extern void MigAsExtensionOwner(MigOwnerSave *save);

@@ -10,7 +10,7 @@ BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION migrate_ext;
 
-SELECT plan(78);
+SELECT plan(80);
 
 CREATE ROLE mig_t20_owner LOGIN;
 CREATE ROLE mig_t20_intruder;
@@ -259,6 +259,43 @@ SELECT is(pg_temp.as_role('mig_t20_none', $q$SELECT count(*)::text FROM shop_13_
 	'ERROR 42501', 'privileges on a view alone do not open the table behind it');
 SELECT is(pg_temp.as_role('mig_t20_owner', $q$SELECT mig.rollback('shop')$q$), 'shop_12_drop_table', 'the owner rolls back');
 SELECT is((SELECT count(*)::int FROM pg_policy WHERE polrelid = 'shop.customers'::regclass), 1, 'the policy is still there');
+
+------------------------------------------------------------------------------
+-- 6. Nothing on the caller's search path runs as the extension's owner: a
+--    role's own "=" operators, found before pg_catalog's, are called only
+--    as that role while it starts, pauses, resumes, reads the status of and
+--    rolls back a migration (the extension writes its state tables as their
+--    owner, a superuser here).
+------------------------------------------------------------------------------
+CREATE ROLE mig_t20_evil LOGIN;
+CREATE SCHEMA evil AUTHORIZATION mig_t20_evil;
+SET LOCAL ROLE mig_t20_evil;
+CREATE TABLE evil.seen (who name);
+GRANT ALL ON evil.seen TO PUBLIC;
+CREATE FUNCTION evil.name_eq(name, name) RETURNS boolean LANGUAGE plpgsql AS
+	$$BEGIN INSERT INTO evil.seen VALUES (current_user); RETURN $1::text OPERATOR(pg_catalog.=) $2::text; END$$;
+CREATE OPERATOR evil.= (LEFTARG = name, RIGHTARG = name, FUNCTION = evil.name_eq);
+CREATE FUNCTION evil.text_eq(text, text) RETURNS boolean LANGUAGE plpgsql AS
+	$$BEGIN INSERT INTO evil.seen VALUES (current_user); RETURN $1 OPERATOR(pg_catalog.=) $2; END$$;
+CREATE OPERATOR evil.= (LEFTARG = text, RIGHTARG = text, FUNCTION = evil.text_eq);
+CREATE FUNCTION evil.oid_eq(oid, oid) RETURNS boolean LANGUAGE plpgsql AS
+	$$BEGIN INSERT INTO evil.seen VALUES (current_user); RETURN $1 OPERATOR(pg_catalog.=) $2; END$$;
+CREATE OPERATOR evil.= (LEFTARG = oid, RIGHTARG = oid, FUNCTION = evil.oid_eq);
+SET LOCAL search_path = evil, pg_catalog;
+SELECT mig.start('01', '{"operations": [{"create_table": {"name": "t", "columns": [{"name": "id", "type": "integer", "pk": true}]}}]}', 'evil');
+SELECT mig.complete('evil');
+SELECT mig.start('02', '{"operations": [{"add_column": {"table": "t", "up": "1", "column": {"name": "x", "type": "integer", "nullable": true}}}]}', 'evil');
+SELECT mig.pause('evil');
+SELECT mig.resume('evil');
+SELECT mig.pause('evil');
+SELECT * FROM mig.status('evil');
+SELECT mig.rollback('evil');
+RESET search_path;
+RESET ROLE;
+SELECT ok((SELECT count(*) FROM evil.seen WHERE who = 'mig_t20_evil') > 0,
+	'the role''s operators were called (as the role) by the queries it ran');
+SELECT is((SELECT array_agg(DISTINCT who) FROM evil.seen), ARRAY['mig_t20_evil']::name[],
+	'and never as anyone else');
 
 SELECT * FROM finish();
 ROLLBACK;
