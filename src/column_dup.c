@@ -20,6 +20,7 @@
 
 #include "access/relation.h"
 #include "access/xact.h"
+#include "catalog/index.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_collation.h"
@@ -87,6 +88,7 @@ static void add_shadow(MigPlan *plan, MigDup *dup, MigDupColumn *dc);
 static void carry_default(MigDup *dup, MigDupColumn *dc, const char *qtable);
 static void carry_comment(MigDupColumn *dc, Oid relid, const char *qtable);
 static void carry_grants(MigDupColumn *dc, Oid relid, const char *qtable);
+static char *fk_references_clause(const char *def, const char *conname);
 static MigModelTable *physical_model(MigDup *dup);
 static int2vector *dup_attnums(MigDup *dup);
 static Oid	attcollation(Oid relid, AttrNumber attnum);
@@ -138,6 +140,51 @@ MigDupRemember(MigPlan *plan, Oid objid, const char *name, char contype,
 	final->deferrable = deferrable;
 	final->deferred = deferred;
 	plan->finals = lappend(plan->finals, final);
+}
+
+/*
+ * rename_constraint of a constraint this migration made or carried over:
+ * the new version knows it by its name to be, and the physical object
+ * under another name.  The rename happens at complete, after the object
+ * got its name to be; later duplications carry the new name.  Returns
+ * false when no such constraint of the table has the name.
+ */
+bool
+MigDupRenameFinal(MigPlan *plan, Oid relid, const char *from, const char *to)
+{
+	ListCell   *lc;
+
+	foreach(lc, plan->finals)
+	{
+		MigFinal   *final = lfirst(lc);
+		HeapTuple	tup;
+
+		if (strcmp(final->name, from) != 0)
+			continue;
+		tup = SearchSysCache1(CONSTROID, ObjectIdGetDatum(final->objid));
+		if (HeapTupleIsValid(tup))
+		{
+			bool		mine = ((Form_pg_constraint) GETSTRUCT(tup))->conrelid == relid;
+
+			ReleaseSysCache(tup);
+			if (!mine)
+				continue;
+			MigStepAdd(plan, MIG_PHASE_COMPLETE, "rename_constraint", relid,
+					   InvalidAttrNumber, final->objid, to, NULL);
+		}
+		else if ((final->contype == 'u' || final->contype == 'p') &&
+				 IndexGetRelation(final->objid, true) == relid)
+		{
+			/* renaming the index renames the constraint made from it */
+			MigStepAdd(plan, MIG_PHASE_COMPLETE, "rename_index", relid,
+					   InvalidAttrNumber, final->objid, to, NULL);
+		}
+		else
+			continue;
+		final->name = pstrdup(to);
+		return true;
+	}
+	return false;
 }
 
 static MigFinal *
@@ -574,6 +621,35 @@ parse_attnums(const char *text)
 }
 
 /*
+ * The part of a foreign key's definition (pg_get_constraintdef) after its
+ * own column list: " REFERENCES ...".  The column list is skipped as the
+ * parser would, so a quoted column name containing " REFERENCES " or a
+ * parenthesis is no trouble.
+ */
+static char *
+fk_references_clause(const char *def, const char *conname)
+{
+	const char *prefix = "FOREIGN KEY (";
+	const char *p = def;
+	bool		quoted = false;
+
+	if (strncmp(p, prefix, strlen(prefix)) == 0)
+	{
+		for (p += strlen(prefix); *p; p++)
+		{
+			if (*p == '"')
+				quoted = !quoted;	/* a doubled quote toggles twice */
+			else if (*p == ')' && !quoted)
+				break;
+		}
+		if (*p == ')' && strncmp(p + 1, " REFERENCES ", 12) == 0)
+			return pstrdup(p + 1);
+	}
+	elog(ERROR, "unexpected definition of foreign key \"%s\": %s", conname, def);
+	return NULL;				/* keep compiler quiet */
+}
+
+/*
  * Does an object touch a column this migration already replaced or drops
  * (other than the ones being duplicated now)?  It goes with that column at
  * complete; an earlier operation has carried it over where it belongs.
@@ -682,14 +758,10 @@ carry_constraints(MigPlan *plan, MigDup *dup)
 		}
 		else
 		{
-			char	   *refs = strstr(def, " REFERENCES ");
+			char	   *refs = fk_references_clause(def, conname);
 			char	   *notvalid;
 			ListCell   *kc;
 
-			if (refs == NULL)
-				elog(ERROR, "unexpected definition of foreign key \"%s\": %s",
-					 conname, def);
-			refs = pstrdup(refs);
 			notvalid = strstr(refs, " NOT VALID");
 			if (notvalid != NULL && notvalid[strlen(" NOT VALID")] == '\0')
 				*notvalid = '\0';

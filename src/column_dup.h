@@ -67,12 +67,19 @@ extern MigDup *MigDupStart(MigPlan *plan, MigModelTable *table, List *columns,
 extern void MigDupFinish(MigPlan *plan, MigDup *dup);
 
 /*
- * Remember that an index or constraint created by this migration gets
- * another name at complete (or becomes a constraint: contype 'u' or 'p'),
+ * Remember that an index or constraint created (or renamed) by this
+ * migration gets another name at complete (or becomes a constraint: contype 'u' or 'p'),
  * so that duplicating its column again in the same migration carries that
  * over too.
  */
 extern void MigDupRemember(MigPlan *plan, Oid objid, const char *name,
 						   char contype, bool deferrable, bool deferred);
+
+/*
+ * rename_constraint of a constraint known in the new version by a name
+ * remembered above: rename it at complete.  False when there is none.
+ */
+extern bool MigDupRenameFinal(MigPlan *plan, Oid relid, const char *from,
+							  const char *to);
 
 #endif							/* MIG_COLUMN_DUP_H */

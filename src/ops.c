@@ -14,6 +14,7 @@
 #include "mb/pg_wchar.h"
 #include "nodes/nodeFuncs.h"
 #include "parser/parser.h"
+#include "parser/scansup.h"
 #include "miscadmin.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
@@ -300,24 +301,51 @@ rewrite_ref_cmp(const ListCell *a, const ListCell *b)
 
 /* Length of the identifier token that starts at s. */
 static int
+quoted_length(const char *s)
+{
+	const char *p = s + 1;
+
+	while (*p)
+	{
+		if (*p == '"')
+		{
+			if (p[1] != '"')
+				return p - s + 1;
+			p += 2;
+		}
+		else
+			p++;
+	}
+	return p - s;
+}
+
+/*
+ * The length of the identifier token at s: a plain identifier, a quoted one,
+ * or a Unicode one (U&"...", with an optional UESCAPE 'c' after it).
+ */
+static int
 identifier_length(const char *s)
 {
 	const char *p = s;
 
 	if (*p == '"')
+		return quoted_length(p);
+	if ((*p == 'U' || *p == 'u') && p[1] == '&' && p[2] == '"')
 	{
-		p++;
-		while (*p)
+		const char *q;
+
+		p += 2;
+		p += quoted_length(p);
+		for (q = p; scanner_isspace(*q); q++)
+			;
+		if (pg_strncasecmp(q, "uescape", 7) == 0 && scanner_isspace(q[7]))
 		{
-			if (*p == '"')
-			{
-				if (p[1] == '"')
-					p += 2;
-				else
-					return p - s + 1;
-			}
-			else
-				p++;
+			for (q += 7; scanner_isspace(*q); q++)
+				;
+			if (q[0] == '\'' && q[1] != '\0' && q[2] == '\'')
+				p = q + 3;
+			else if (q[0] == '\'' && q[1] == '\'' && q[2] == '\'' && q[3] == '\'')
+				p = q + 4;
 		}
 		return p - s;
 	}

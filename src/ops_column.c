@@ -348,9 +348,17 @@ MigOpAddColumn(MigPlan *plan, MigOperation *op)
 					errcode(ERRCODE_DUPLICATE_TABLE),
 					errmsg("relation \"%s\" already exists in schema \"%s\"",
 						   index, plan->schema),
-					errdetail("Column \"%s\" gets its unique index under that name until the migration completes.",
+					errdetail("Column \"%s\" gets its unique index under that name until the migration completes; another unique column of the same name in this migration, or a leftover index, has it.",
 							  col->name),
-					errhint("Drop the leftover index \"%s\" first.", index));
+					errhint("A unique column's constraint and index are named after the column, and an index name is unique in its schema: give the columns different names, or drop a leftover index \"%s\".", index));
+		if (OidIsValid(get_relname_relid(col->name, plan->model->schema_oid)))
+			ereport(ERROR,
+					errcode(ERRCODE_DUPLICATE_TABLE),
+					errmsg("relation \"%s\" already exists in schema \"%s\"",
+						   col->name, plan->schema),
+					errdetail("The unique constraint of column \"%s\" of table \"%s\" is named after the column and gives its name to its index at complete.",
+							  col->name, op->table),
+					errhint("Give the column another name."));
 		indexoid = MigIndexDeclare(plan, table->relid,
 								   psprintf("CREATE UNIQUE INDEX %s ON %s (%s)",
 											quote_identifier(index), qtable,

@@ -19,6 +19,7 @@
 #include "catalog/pg_class.h"
 #include "lib/stringinfo.h"
 #include "nodes/pg_list.h"
+#include "nodes/value.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 
@@ -40,6 +41,19 @@ quote_qualified_name(const char *name)
 		return pstrdup(quote_identifier(name));
 	return psprintf("%s.%s", quote_identifier(pnstrdup(name, dot - name)),
 					quote_identifier(dot + 1));
+}
+
+/*
+ * A collation as the migration names it: "C.utf8" and "en_US.utf8" are
+ * names of collations (on the search path), not schema-qualified ones;
+ * "myschema.mycoll" is qualified when no collation has the whole name.
+ */
+static char *
+quote_collation(const char *name)
+{
+	if (OidIsValid(get_collation_oid(list_make1(makeString(pstrdup(name))), true)))
+		return pstrdup(quote_identifier(name));
+	return quote_qualified_name(name);
 }
 
 void
@@ -78,7 +92,7 @@ MigOpCreateIndex(MigPlan *plan, MigOperation *op)
 			appendStringInfoString(&sql, ", ");
 		appendStringInfoString(&sql, MigQuoteColumn(table->relid, col->attnum));
 		if (field->collate != NULL)
-			appendStringInfo(&sql, " COLLATE %s", quote_qualified_name(field->collate));
+			appendStringInfo(&sql, " COLLATE %s", quote_collation(field->collate));
 		if (field->opclass_name != NULL)
 		{
 			appendStringInfo(&sql, " %s", quote_qualified_name(field->opclass_name));

@@ -22,6 +22,7 @@
 #include "utils/relcache.h"
 #include "utils/syscache.h"
 
+#include "column_dup.h"
 #include "ddl.h"
 #include "ops.h"
 #include "steps.h"
@@ -30,18 +31,26 @@ void
 MigOpRenameConstraint(MigPlan *plan, MigOperation *op)
 {
 	MigModelTable *table = MigPlanGetTable(plan, op, op->table);
-	Oid			conoid = get_relation_constraint_oid(table->relid, op->from, true);
+	Oid			conoid;
+	HeapTuple	tup;
+	Form_pg_constraint con;
 
-	if (!OidIsValid(conoid))
-		ereport(ERROR,
-				errcode(ERRCODE_UNDEFINED_OBJECT),
-				errmsg("constraint \"%s\" of table \"%s\" does not exist",
-					   op->from, op->table));
 	if (OidIsValid(get_relation_constraint_oid(table->relid, op->to, true)))
 		ereport(ERROR,
 				errcode(ERRCODE_DUPLICATE_OBJECT),
 				errmsg("constraint \"%s\" of table \"%s\" already exists",
 					   op->to, op->table));
+
+	/* a constraint an earlier operation carried over to a new column */
+	if (MigDupRenameFinal(plan, table->relid, op->from, op->to))
+		return;
+
+	conoid = get_relation_constraint_oid(table->relid, op->from, true);
+	if (!OidIsValid(conoid))
+		ereport(ERROR,
+				errcode(ERRCODE_UNDEFINED_OBJECT),
+				errmsg("constraint \"%s\" of table \"%s\" does not exist",
+					   op->from, op->table));
 	if (OidIsValid(get_constraint_index(conoid)) &&
 		OidIsValid(get_relname_relid(op->to, plan->model->schema_oid)))
 		ereport(ERROR,
@@ -52,6 +61,21 @@ MigOpRenameConstraint(MigPlan *plan, MigOperation *op)
 
 	MigStepAdd(plan, MIG_PHASE_COMPLETE, "rename_constraint", table->relid,
 			   InvalidAttrNumber, conoid, op->to, NULL);
+
+	/*
+	 * A later operation of this migration that carries the constraint over
+	 * to a new column gives the copy the new name.
+	 */
+	tup = SearchSysCache1(CONSTROID, ObjectIdGetDatum(conoid));
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for constraint %u", conoid);
+	con = (Form_pg_constraint) GETSTRUCT(tup);
+	MigDupRemember(plan, conoid, op->to, 0, false, false);
+	if (OidIsValid(con->conindid) && (con->contype == CONSTRAINT_UNIQUE ||
+									  con->contype == CONSTRAINT_PRIMARY))
+		MigDupRemember(plan, con->conindid, op->to, con->contype,
+					   con->condeferrable, con->condeferred);
+	ReleaseSysCache(tup);
 }
 
 /* The replica identity index of a table, or InvalidOid. */
