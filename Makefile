@@ -26,6 +26,7 @@ OBJS = \
 	src/ops_misc.o \
 	src/ops_table.o \
 	src/rule_compile.o \
+	src/sql_check.o \
 	src/state.o \
 	src/steps.o \
 	src/views.o \

@@ -67,6 +67,13 @@
 	pg_class_ownercheck((relid), (roleid))
 #endif
 
+/* typeStringToTypeName gained an escontext argument in PostgreSQL 16 */
+#if PG_VERSION_NUM >= 160000
+#define MigTypeStringToTypeName(str) typeStringToTypeName((str), NULL)
+#else
+#define MigTypeStringToTypeName(str) typeStringToTypeName(str)
+#endif
+
 /* PortalRun lost its run_once argument in PostgreSQL 18 */
 #if PG_VERSION_NUM >= 180000
 #define MigPortalRun(portal, count, top, dest, altdest, qc) \

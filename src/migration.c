@@ -42,10 +42,12 @@
 #include "postgres.h"
 
 #include "lib/stringinfo.h"
+#include "mb/pg_wchar.h"
 #include "nodes/pg_list.h"
 #include "utils/jsonb.h"
 
 #include "migration.h"
+#include "sql_check.h"
 
 /* flags for mp_get_string and mp_get_string_list */
 #define MP_REQUIRED			0x01	/* error if the key is absent */
@@ -53,6 +55,12 @@
 #define MP_EMPTY_IS_ABSENT	0x04	/* "" counts as absent */
 #define MP_NULL_OK			0x08	/* JSON null allowed, read as NULL */
 #define MP_IDENT			0x10	/* an identifier: not empty, < NAMEDATALEN */
+/* SQL that goes into a statement, checked to be only what it says */
+#define MP_EXPR				0x20	/* one SQL expression */
+#define MP_TYPE				0x40	/* a type name (rewritten from its parse) */
+#define MP_STORAGE			0x80	/* storage parameters */
+#define MP_EXCLUDE			0x100	/* exclusion constraint elements */
+#define MP_SEQ_OPTIONS		0x200	/* identity sequence options */
 
 /*
  * The fields of a constraint whose presence depends on its type, as bits in
@@ -95,6 +103,8 @@ typedef struct MigOpKindInfo
 } MigOpKindInfo;
 
 static char *mp_prefix(MigParseContext *cxt);
+static char *mp_check_sql(MigParseContext *cxt, const char *path, char *s,
+						  int flags);
 static void mp_error(MigParseContext *cxt, const char *detail,
 					 const char *hint, const char *fmt,...)
 			pg_attribute_printf(4, 5) pg_attribute_noreturn();
@@ -648,6 +658,62 @@ mp_forbid(MigParseContext *cxt, const char *path, const char *key,
 }
 
 /*
+ * SQL that a statement will contain must be only what its key says: one
+ * expression, not "1); DROP TABLE t; --" (see sql_check.c).  A type name is
+ * replaced by the same name written out from its parse tree.
+ */
+static char *
+mp_check_sql(MigParseContext *cxt, const char *path, char *s, int flags)
+{
+	char	   *reason = NULL;
+	const char *what;
+	char	   *shown;
+
+	if (flags & MP_TYPE)
+	{
+		char	   *type = MigCanonicalTypeName(s, &reason);
+
+		if (type != NULL)
+			return type;
+		what = "a type name";
+	}
+	else if (flags & MP_EXPR)
+	{
+		if (MigCheckExpression(s, &reason))
+			return s;
+		what = "one SQL expression";
+	}
+	else if (flags & MP_STORAGE)
+	{
+		if (MigCheckStorageParameters(s, &reason))
+			return s;
+		what = "a list of storage parameters";
+	}
+	else if (flags & MP_EXCLUDE)
+	{
+		if (MigCheckExcludeElements(s, &reason))
+			return s;
+		what = "a list of exclusion constraint elements";
+	}
+	else
+	{
+		if (MigCheckSequenceOptions(s, &reason))
+			return s;
+		what = "a list of sequence options";
+	}
+
+	/* a huge value is shown by its beginning */
+	shown = strlen(s) > 200 ?
+		psprintf("%.*s...", pg_mbcliplen(s, strlen(s), 200), s) : s;
+	ereport(ERROR,
+			errcode(ERRCODE_SYNTAX_ERROR),
+			errmsg("%s: key \"%s\" must be %s", mp_prefix(cxt), path, what),
+			errdetail("The value \"%s\" was rejected: %s.", shown, reason),
+			errhint("Put SQL statements in a \"sql\" operation."));
+	pg_unreachable();
+}
+
+/*
  * Look up key in obj.  Returns false if it is absent, which is an error if
  * required.
  */
@@ -704,6 +770,8 @@ mp_get_string(MigParseContext *cxt, JsonbContainer *obj, const char *path,
 	s = pnstrdup(v.val.string.val, v.val.string.len);
 	if (flags & MP_IDENT)
 		mp_check_ident(cxt, mp_path(path, key), s);
+	if (flags & (MP_EXPR | MP_TYPE | MP_STORAGE | MP_EXCLUDE | MP_SEQ_OPTIONS))
+		s = mp_check_sql(cxt, mp_path(path, key), s, flags);
 	if (present)
 		*present = true;
 	return s;
@@ -970,12 +1038,12 @@ mp_parse_column(MigParseContext *cxt, JsonbContainer *obj, const char *path)
 
 	col->name = mp_get_ident(cxt, obj, path, "name");
 	col->type = mp_get_string(cxt, obj, path, "type",
-							  MP_REQUIRED | MP_NOT_EMPTY, NULL);
+							  MP_TYPE | MP_REQUIRED | MP_NOT_EMPTY, NULL);
 	col->nullable = mp_get_bool(cxt, obj, path, "nullable", NULL);
 	col->pk = mp_get_bool(cxt, obj, path, "pk", NULL);
 	col->unique = mp_get_bool(cxt, obj, path, "unique", NULL);
 	col->default_expr = mp_get_string(cxt, obj, path, "default",
-									  MP_NOT_EMPTY, NULL);
+									  MP_EXPR | MP_NOT_EMPTY, NULL);
 	col->comment = mp_get_string(cxt, obj, path, "comment", 0, NULL);
 
 	sub = mp_get_container(cxt, obj, path, "check", false, false);
@@ -1006,7 +1074,7 @@ mp_parse_generated(MigParseContext *cxt, JsonbContainer *obj,
 	mp_check_keys(cxt, obj, path, mp_generated_keys);
 
 	col->generated_expression = mp_get_string(cxt, obj, path, "expression",
-											  MP_EMPTY_IS_ABSENT, NULL);
+											  MP_EXPR | MP_EMPTY_IS_ABSENT, NULL);
 	identity = mp_get_container(cxt, obj, path, "identity", false, false);
 
 	if (col->generated_expression != NULL && identity != NULL)
@@ -1026,7 +1094,7 @@ mp_parse_generated(MigParseContext *cxt, JsonbContainer *obj,
 		col->is_identity = true;
 		col->identity_sequence_options =
 			mp_get_string(cxt, identity, idpath, "sequence_options",
-						  MP_EMPTY_IS_ABSENT, NULL);
+						  MP_SEQ_OPTIONS | MP_EMPTY_IS_ABSENT, NULL);
 		col->identity_user_specified_values =
 			mp_get_enum_string(cxt, identity, idpath, "user_specified_values",
 							   mp_identity_values, "ALWAYS");
@@ -1045,7 +1113,7 @@ mp_parse_check(MigParseContext *cxt, JsonbContainer *obj, const char *path)
 
 	check->name = mp_get_ident(cxt, obj, path, "name");
 	check->constraint = mp_get_string(cxt, obj, path, "constraint",
-									  MP_REQUIRED | MP_NOT_EMPTY, NULL);
+									  MP_EXPR | MP_REQUIRED | MP_NOT_EMPTY, NULL);
 	check->no_inherit = mp_get_bool(cxt, obj, path, "no_inherit", NULL);
 	return check;
 }
@@ -1150,7 +1218,7 @@ mp_parse_constraint(MigParseContext *cxt, JsonbContainer *obj,
 										  "nulls_not_distinct", NULL);
 	con->no_inherit = mp_get_bool(cxt, obj, path, "no_inherit", NULL);
 	con->check = mp_get_string(cxt, obj, path, "check",
-							   MP_EMPTY_IS_ABSENT, NULL);
+							   MP_EXPR | MP_EMPTY_IS_ABSENT, NULL);
 
 	references = mp_get_container(cxt, obj, path, "references", false, false);
 	if (references != NULL)
@@ -1167,13 +1235,13 @@ mp_parse_constraint(MigParseContext *cxt, JsonbContainer *obj,
 		mp_check_keys(cxt, exclude, expath, mp_exclude_keys);
 		con->exclude_index_method =
 			mp_get_string(cxt, exclude, expath, "index_method",
-						  MP_EMPTY_IS_ABSENT, NULL);
+						  MP_IDENT | MP_EMPTY_IS_ABSENT, NULL);
 		con->exclude_elements =
 			mp_get_string(cxt, exclude, expath, "elements",
-						  MP_REQUIRED | MP_NOT_EMPTY, NULL);
+						  MP_EXCLUDE | MP_REQUIRED | MP_NOT_EMPTY, NULL);
 		con->exclude_predicate =
 			mp_get_string(cxt, exclude, expath, "predicate",
-						  MP_EMPTY_IS_ABSENT, NULL);
+						  MP_EXPR | MP_EMPTY_IS_ABSENT, NULL);
 	}
 
 	params = mp_get_container(cxt, obj, path, "index_parameters", false,
@@ -1214,7 +1282,7 @@ mp_parse_index_parameters(MigParseContext *cxt, JsonbContainer *obj,
 	*tablespace = mp_get_string(cxt, obj, path, "tablespace",
 								MP_EMPTY_IS_ABSENT | MP_IDENT, NULL);
 	*storage_parameters = mp_get_string(cxt, obj, path, "storage_parameters",
-										MP_EMPTY_IS_ABSENT, NULL);
+										MP_STORAGE | MP_EMPTY_IS_ABSENT, NULL);
 	*include_columns = mp_get_string_list(cxt, obj, path, "include_columns",
 										  MP_IDENT);
 }
@@ -1402,7 +1470,7 @@ mp_parse_alter_column(MigParseContext *cxt, JsonbContainer *body,
 
 	op->table = mp_get_ident(cxt, body, "", "table");
 	op->column = mp_get_ident(cxt, body, "", "column");
-	op->type = mp_get_string(cxt, body, "", "type", MP_NOT_EMPTY, NULL);
+	op->type = mp_get_string(cxt, body, "", "type", MP_TYPE | MP_NOT_EMPTY, NULL);
 
 	sub = mp_get_container(cxt, body, "", "check", false, false);
 	if (sub != NULL)
@@ -1422,7 +1490,7 @@ mp_parse_alter_column(MigParseContext *cxt, JsonbContainer *body,
 	}
 
 	op->default_expr = mp_get_string(cxt, body, "", "default",
-									 MP_NULL_OK | MP_NOT_EMPTY,
+									 MP_EXPR | MP_NULL_OK | MP_NOT_EMPTY,
 									 &op->has_default);
 	op->comment = mp_get_string(cxt, body, "", "comment", MP_NULL_OK,
 								&op->has_comment);
@@ -1503,10 +1571,10 @@ mp_parse_create_index(MigParseContext *cxt, JsonbContainer *body,
 									mp_index_methods, "btree");
 	op->unique = mp_get_bool(cxt, body, "", "unique", NULL);
 	op->predicate = mp_get_string(cxt, body, "", "predicate",
-								  MP_EMPTY_IS_ABSENT, NULL);
+								  MP_EXPR | MP_EMPTY_IS_ABSENT, NULL);
 	op->storage_parameters = mp_get_string(cxt, body, "",
 										   "storage_parameters",
-										   MP_EMPTY_IS_ABSENT, NULL);
+										   MP_STORAGE | MP_EMPTY_IS_ABSENT, NULL);
 }
 
 /*
@@ -1529,7 +1597,7 @@ mp_parse_create_constraint(MigParseContext *cxt, JsonbContainer *body,
 	op->constraint_columns = mp_get_string_list(cxt, body, "", "columns",
 												MP_IDENT);
 	op->check_expr = mp_get_string(cxt, body, "", "check",
-								   MP_EMPTY_IS_ABSENT, NULL);
+								   MP_EXPR | MP_EMPTY_IS_ABSENT, NULL);
 	op->no_inherit = mp_get_bool(cxt, body, "", "no_inherit", NULL);
 
 	params = mp_get_container(cxt, body, "", "index_parameters", false, false);

@@ -51,6 +51,11 @@ add_check(MigPlan *plan, MigModelTable *table, MigCheck *check, bool validate)
 				   InvalidAttrNumber,
 				   get_relation_constraint_oid(table->relid, check->name, false),
 				   NULL, NULL);
+	/* a check that does not name the new column does not go with it */
+	MigStepAdd(plan, MIG_PHASE_ROLLBACK, "drop_constraint", table->relid,
+			   InvalidAttrNumber,
+			   get_relation_constraint_oid(table->relid, check->name, false),
+			   NULL, NULL);
 }
 
 static void
@@ -86,7 +91,7 @@ alter_in_place(MigPlan *plan, MigOperation *op, MigModelTable *table,
 						 qtable, qcol, op->type), table->relid);
 	if (op->has_default)
 		MigExec(op->default_expr ?
-				psprintf("ALTER TABLE %s ALTER COLUMN %s SET DEFAULT %s",
+				psprintf("ALTER TABLE %s ALTER COLUMN %s SET DEFAULT (%s)",
 						 qtable, qcol, op->default_expr) :
 				psprintf("ALTER TABLE %s ALTER COLUMN %s DROP DEFAULT",
 						 qtable, qcol), table->relid);

@@ -232,7 +232,7 @@ MigOpAddColumn(MigPlan *plan, MigOperation *op)
 					 quote_identifier(shadow),
 					 serial_type != NULL ? serial_type : col->type);
 	if (col->default_expr != NULL && !late_default)
-		appendStringInfo(&sql, " DEFAULT %s", col->default_expr);
+		appendStringInfo(&sql, " DEFAULT (%s)", col->default_expr);
 
 	/*
 	 * NOT NULL cannot hold for existing rows until the backfill has given
@@ -251,7 +251,7 @@ MigOpAddColumn(MigPlan *plan, MigOperation *op)
 		default_expr = add_serial_sequence(table, op->table, col->name, attnum,
 										   serial_type);
 	else if (late_default)
-		MigExec(psprintf("ALTER TABLE %s ALTER COLUMN %s SET DEFAULT %s",
+		MigExec(psprintf("ALTER TABLE %s ALTER COLUMN %s SET DEFAULT (%s)",
 						 qtable, quote_identifier(shadow), col->default_expr),
 				table->relid);
 
@@ -309,6 +309,11 @@ MigOpAddColumn(MigPlan *plan, MigOperation *op)
 						 col->check->no_inherit ? " NO INHERIT" : ""),
 				table->relid);
 		MigStepAdd(plan, MIG_PHASE_COMPLETE, "validate_constraint", table->relid,
+				   InvalidAttrNumber,
+				   get_relation_constraint_oid(table->relid, col->check->name, false),
+				   NULL, NULL);
+		/* a check that does not name the new column does not go with it */
+		MigStepAdd(plan, MIG_PHASE_ROLLBACK, "drop_constraint", table->relid,
 				   InvalidAttrNumber,
 				   get_relation_constraint_oid(table->relid, col->check->name, false),
 				   NULL, NULL);

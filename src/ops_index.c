@@ -117,7 +117,7 @@ MigOpCreateIndex(MigPlan *plan, MigOperation *op)
 	if (op->storage_parameters != NULL)
 		appendStringInfo(&sql, " WITH (%s)", op->storage_parameters);
 	if (op->predicate != NULL)
-		appendStringInfo(&sql, " WHERE %s", MigRewriteColumnRefs(op->predicate, table));
+		appendStringInfo(&sql, " WHERE (%s)", MigRewriteColumnRefs(op->predicate, table));
 
 	if (table->created)
 		MigExec(sql.data, table->relid);

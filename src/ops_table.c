@@ -90,7 +90,7 @@ append_column(StringInfo buf, MigPlan *plan, MigOperation *op, MigColumn *col)
 	if (!col->nullable || col->pk)
 		appendStringInfoString(buf, " NOT NULL");
 	if (col->default_expr)
-		appendStringInfo(buf, " DEFAULT %s", col->default_expr);
+		appendStringInfo(buf, " DEFAULT (%s)", col->default_expr);
 	if (col->unique)
 		appendStringInfoString(buf, " UNIQUE");
 	if (col->check)
@@ -163,7 +163,8 @@ append_constraint(StringInfo buf, MigPlan *plan, MigOperation *op,
 			break;
 		case MIG_CONSTRAINT_EXCLUDE:
 			appendStringInfo(buf, "EXCLUDE USING %s (%s)",
-							 con->exclude_index_method ? con->exclude_index_method : "btree",
+							 quote_identifier(con->exclude_index_method ?
+											  con->exclude_index_method : "btree"),
 							 con->exclude_elements);
 			append_index_parameters(buf, con);
 			if (con->exclude_predicate)

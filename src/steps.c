@@ -214,6 +214,9 @@ step_run(MigStep *step, MigPhase phase, const char *schema,
 	if (phase == MIG_PHASE_ROLLBACK && OidIsValid(step->relid) &&
 		get_rel_name(step->relid) == NULL)
 		return;
+	if (phase == MIG_PHASE_ROLLBACK && strcmp(step->kind, "drop_constraint") == 0 &&
+		!SearchSysCacheExists1(CONSTROID, ObjectIdGetDatum(step->objid)))
+		return;					/* it went with its column */
 
 	initStringInfo(&sql);
 	if (strcmp(step->kind, "sql") == 0)
