@@ -25,6 +25,7 @@
 #include "postgres.h"
 
 #include <signal.h>
+#include <sys/stat.h>
 
 #include "access/genam.h"
 #include "access/heapam.h"
@@ -35,7 +36,9 @@
 #include "access/xlog.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_database.h"
+#include "catalog/pg_tablespace_d.h"
 #include "catalog/pg_type.h"
+#include "common/relpath.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "pgstat.h"
@@ -43,6 +46,7 @@
 #include "postmaster/interrupt.h"
 #include "replication/walsender.h"
 #include "replication/walsender_private.h"
+#include "storage/fd.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
 #include "storage/lock.h"
@@ -115,6 +119,7 @@ static void worker_sleep(int ms);
 static void worker_throttle(MigJob *job);
 static long max_apply_lag_ms(void);
 static void reload_config(void);
+static bool database_exists_on_disk(Oid dboid);
 
 static void
 worker_locktag(LOCKTAG *tag, Oid schema_oid)
@@ -576,6 +581,36 @@ worker_run(const char *schema, Oid schema_oid)
 	MemoryContextDelete(job_cxt);
 }
 
+/*
+ * Does the database still have its directory, in the default tablespace or
+ * another one?  (A worker cannot read pg_database before it connects.)
+ */
+static bool
+database_exists_on_disk(Oid dboid)
+{
+	char	   *path = GetDatabasePath(dboid, DEFAULTTABLESPACE_OID);
+	struct stat st;
+	DIR		   *dir;
+	struct dirent *de;
+	bool		found = false;
+
+	if (stat(path, &st) == 0)
+		return true;
+	dir = AllocateDir("pg_tblspc");
+	while (!found && (de = ReadDir(dir, "pg_tblspc")) != NULL)
+	{
+		char		sub[MAXPGPATH];
+
+		if (strspn(de->d_name, "0123456789") != strlen(de->d_name))
+			continue;
+		snprintf(sub, sizeof(sub), "pg_tblspc/%s/%s/%u", de->d_name,
+				 TABLESPACE_VERSION_DIRECTORY, dboid);
+		found = stat(sub, &st) == 0;
+	}
+	FreeDir(dir);
+	return found;
+}
+
 void
 mig_worker_main(Datum arg)
 {
@@ -587,6 +622,14 @@ mig_worker_main(Datum arg)
 	pqsignal(SIGTERM, die);
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	BackgroundWorkerUnblockSignals();
+
+	/*
+	 * Restarted after its database was dropped (DROP DATABASE ... FORCE
+	 * terminates it), connecting would fail and the postmaster would start
+	 * it again every few seconds, forever: exit so that it is not.
+	 */
+	if (!database_exists_on_disk(args.dboid))
+		proc_exit(0);
 	BackgroundWorkerInitializeConnectionByOid(args.dboid, args.roleoid, 0);
 
 	SetConfigOption("application_name", "migrate_ext worker", PGC_USERSET, PGC_S_SESSION);
