@@ -55,6 +55,18 @@ MigExec(const char *sql, Oid target)
 
 	lock_target = target;
 	rc = SPI_execute(sql, false, 0);
+	if (rc == SPI_ERROR_TRANSACTION)
+		ereport(ERROR,
+				errcode(ERRCODE_INVALID_TRANSACTION_TERMINATION),
+				errmsg("a migration cannot end or change its transaction"),
+				errdetail("The SQL holds a transaction control statement (BEGIN, COMMIT, ROLLBACK, SAVEPOINT, ...): %s",
+						  sql),
+				errhint("A migration runs in one transaction, so that it either happens whole or not at all; remove the statement."));
+	if (rc == SPI_ERROR_COPY)
+		ereport(ERROR,
+				errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				errmsg("a migration cannot run COPY to or from the client"),
+				errdetail("The SQL holds a COPY ... FROM STDIN or TO STDOUT statement: %s", sql));
 	if (rc < 0)
 		elog(ERROR, "SPI_execute failed with code %d for: %s", rc, sql);
 	lock_target = InvalidOid;

@@ -211,6 +211,11 @@ MigOpCreateConstraint(MigPlan *plan, MigOperation *op)
 					   table->relid, InvalidAttrNumber,
 					   get_relation_constraint_oid(table->relid, op->name, false),
 					   NULL, NULL);
+		/* a check that does not name its new columns does not go with them */
+		MigStepAdd(plan, MIG_PHASE_ROLLBACK, "drop_constraint",
+				   table->relid, InvalidAttrNumber,
+				   get_relation_constraint_oid(table->relid, op->name, false),
+				   NULL, NULL);
 	}
 
 	if (dup != NULL)
@@ -256,7 +261,14 @@ drop_constraint(MigPlan *plan, MigOperation *op, bool multicolumn)
 						  multicolumn ? "drop_multicolumn_constraint" : "drop_constraint"));
 	conkey = SysCacheGetAttr(CONSTROID, tup, Anum_pg_constraint_conkey, &isnull);
 	if (isnull)
-		elog(ERROR, "constraint %u has no columns", conoid);
+		ereport(ERROR,
+				errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				errmsg("constraint \"%s\" of table \"%s\" covers no column",
+					   op->name, op->table),
+				errdetail("Operation %s of migration \"%s\" duplicates the columns a constraint covers, without it; this one covers none.",
+						  multicolumn ? "drop_multicolumn_constraint" : "drop_constraint",
+						  plan->migration->name),
+				errhint("Drop it with a \"sql\" operation."));
 	arr = DatumGetArrayTypeP(conkey);
 	nkeys = ARR_DIMS(arr)[0];
 	attnums = (int16 *) ARR_DATA_PTR(arr);

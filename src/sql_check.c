@@ -83,6 +83,20 @@ only_statement(List *raw, NodeTag tag)
 	return nodeTag(stmt) == tag ? stmt : NULL;
 }
 
+/* the only statement of a parse, if it is a CREATE TABLE of one element only */
+static Node *
+only_table_element(List *raw)
+{
+	CreateStmt *stmt = (CreateStmt *) only_statement(raw, T_CreateStmt);
+
+	if (stmt == NULL || list_length(stmt->tableElts) != 1 ||
+		stmt->options != NIL || stmt->tablespacename != NULL ||
+		stmt->inhRelations != NIL || stmt->partspec != NULL ||
+		stmt->ofTypename != NULL || stmt->accessMethod != NULL)
+		return NULL;
+	return linitial(stmt->tableElts);
+}
+
 bool
 MigCheckExpression(const char *expr, char **reason)
 {
@@ -214,24 +228,16 @@ MigCheckExcludeElements(const char *elements, char **reason)
 {
 	List	   *raw = parse_wrapped("CREATE TABLE t (EXCLUDE (", elements, "))",
 									false, reason);
-	CreateStmt *stmt;
+	Node	   *elt;
 	Constraint *con;
 
 	if (raw == NIL)
 		return false;
-	stmt = (CreateStmt *) only_statement(raw, T_CreateStmt);
-	if (stmt == NULL || list_length(stmt->tableElts) != 1 ||
-		!IsA(linitial(stmt->tableElts), Constraint) ||
-		stmt->options != NIL || stmt->tablespacename != NULL ||
-		stmt->inhRelations != NIL || stmt->partspec != NULL ||
-		stmt->ofTypename != NULL || stmt->accessMethod != NULL)
-	{
-		*reason = pstrdup("it holds more than exclusion constraint elements");
-		return false;
-	}
-	con = linitial_node(Constraint, stmt->tableElts);
-	if (con->contype != CONSTR_EXCLUSION || con->where_clause != NULL ||
-		con->options != NIL || con->indexspace != NULL || con->including != NIL)
+	elt = only_table_element(raw);
+	con = elt != NULL && IsA(elt, Constraint) ? (Constraint *) elt : NULL;
+	if (con == NULL || con->contype != CONSTR_EXCLUSION ||
+		con->where_clause != NULL || con->options != NIL ||
+		con->indexspace != NULL || con->including != NIL)
 	{
 		*reason = pstrdup("it holds more than exclusion constraint elements");
 		return false;
@@ -244,24 +250,15 @@ MigCheckSequenceOptions(const char *options, char **reason)
 {
 	List	   *raw = parse_wrapped("CREATE TABLE t (c integer GENERATED ALWAYS AS IDENTITY (",
 									options, "))", false, reason);
-	CreateStmt *stmt;
+	Node	   *elt;
 	ColumnDef  *col;
 
 	if (raw == NIL)
 		return false;
-	stmt = (CreateStmt *) only_statement(raw, T_CreateStmt);
-	if (stmt == NULL || list_length(stmt->tableElts) != 1 ||
-		!IsA(linitial(stmt->tableElts), ColumnDef) ||
-		stmt->options != NIL || stmt->tablespacename != NULL ||
-		stmt->inhRelations != NIL || stmt->partspec != NULL ||
-		stmt->ofTypename != NULL || stmt->accessMethod != NULL)
-	{
-		*reason = pstrdup("it holds more than sequence options");
-		return false;
-	}
-	col = linitial_node(ColumnDef, stmt->tableElts);
-	if (list_length(col->constraints) != 1 || col->collClause != NULL ||
-		col->raw_default != NULL ||
+	elt = only_table_element(raw);
+	col = elt != NULL && IsA(elt, ColumnDef) ? (ColumnDef *) elt : NULL;
+	if (col == NULL || list_length(col->constraints) != 1 ||
+		col->collClause != NULL || col->raw_default != NULL ||
 		linitial_node(Constraint, col->constraints)->contype != CONSTR_IDENTITY)
 	{
 		*reason = pstrdup("it holds more than sequence options");
