@@ -25,22 +25,7 @@ CREATE FUNCTION pg_temp.col_default(rel regclass, col name) RETURNS text LANGUAG
 	JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
 	WHERE a.attrelid = rel AND a.attname = col
 $$;
--- run a query returning one text value as another role; an error comes
--- back as 'ERROR <sqlstate>'
-CREATE FUNCTION pg_temp.as_role(r name, q text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE
-	res text;
-BEGIN
-	EXECUTE format('SET LOCAL ROLE %I', r);
-	BEGIN
-		EXECUTE q INTO res;
-	EXCEPTION WHEN OTHERS THEN
-		res := 'ERROR ' || SQLSTATE;
-	END;
-	RESET ROLE;
-	RETURN res;
-END
-$$;
+\ir lib/as_role.psql
 
 ------------------------------------------------------------------------------
 -- Before any migration

@@ -11,22 +11,7 @@ CREATE ROLE mig_t14_owner;
 CREATE ROLE mig_t14_other;
 CREATE SCHEMA owned AUTHORIZATION mig_t14_owner;
 
--- run a statement returning one text value as another role; an error comes
--- back as 'ERROR <sqlstate>'
-CREATE FUNCTION pg_temp.as_role(r name, q text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE
-	res text;
-BEGIN
-	EXECUTE format('SET LOCAL ROLE %I', r);
-	BEGIN
-		EXECUTE q INTO res;
-	EXCEPTION WHEN OTHERS THEN
-		res := 'ERROR ' || SQLSTATE;
-	END;
-	RESET ROLE;
-	RETURN res;
-END
-$$;
+\ir lib/as_role.psql
 
 SELECT is(pg_temp.as_role('mig_t14_owner', $q$SELECT mig.start('01_init', '{"operations": [{"create_table": {"name": "t", "columns": [{"name": "id", "type": "integer", "pk": true}]}}]}', 'owned')$q$),
 	'owned_01_init', 'the owner of a schema, not a superuser, starts a migration of it');

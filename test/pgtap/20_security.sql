@@ -21,22 +21,7 @@ DO $$ BEGIN EXECUTE format('GRANT CREATE ON DATABASE %I TO mig_t20_owner, mig_t2
 GRANT USAGE, CREATE ON SCHEMA shop TO mig_t20_owner, mig_t20_intruder;
 GRANT USAGE ON SCHEMA shop TO mig_t20_reader;
 
--- run a statement returning one text value as another role; an error comes
--- back as 'ERROR <sqlstate>'
-CREATE FUNCTION pg_temp.as_role(r name, q text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE
-	res text;
-BEGIN
-	EXECUTE format('SET LOCAL ROLE %I', r);
-	BEGIN
-		EXECUTE q INTO res;
-	EXCEPTION WHEN OTHERS THEN
-		res := 'ERROR ' || SQLSTATE;
-	END;
-	RESET ROLE;
-	RETURN res;
-END
-$$;
+\ir lib/as_role.psql
 
 -- everything a migration could change in schema shop, as text
 CREATE FUNCTION pg_temp.shop_digest() RETURNS text LANGUAGE sql AS $$
