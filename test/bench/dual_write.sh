@@ -60,26 +60,10 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-PORT=$(pick_port)
-
-echo "== initdb in $TMP (user $RUN_USER, port $PORT)"
-as_user "$PG_BIN/initdb" -D "$DATA" -A trust -U "$RUN_USER" --no-sync >/dev/null
-cat >>"$DATA/postgresql.conf" <<EOF
-port = $PORT
-listen_addresses = ''
-unix_socket_directories = '$TMP'
-shared_preload_libraries = 'migrate_ext'
-shared_buffers = 512MB
-work_mem = 64MB
-maintenance_work_mem = 512MB
+bench_initdb "shared_buffers = 512MB
 max_wal_size = 4GB
 min_wal_size = 4GB
-checkpoint_timeout = 30min
-synchronous_commit = off
-autovacuum = off
-jit = off
-log_min_messages = warning
-EOF
+synchronous_commit = off"
 as_user "$PG_BIN/pg_ctl" -D "$DATA" -l "$TMP/server.log" -w start >/dev/null
 STARTED=1
 

@@ -33,3 +33,25 @@ bench_tmp() {
 	fi
 	DATA=$TMP/data
 }
+
+# bench_initdb SETTINGS: a throwaway cluster in $DATA listening on a fresh
+# $PORT only on its socket in $TMP, migrate_ext preloaded, autovacuum and JIT
+# off (they would add noise); SETTINGS (postgresql.conf lines) come on top.
+bench_initdb() {
+	PORT=$(pick_port)
+	echo "== initdb in $TMP (user $RUN_USER, port $PORT)"
+	as_user "$PG_BIN/initdb" -D "$DATA" -A trust -U "$RUN_USER" --no-sync >/dev/null
+	cat >>"$DATA/postgresql.conf" <<EOF
+port = $PORT
+listen_addresses = ''
+unix_socket_directories = '$TMP'
+shared_preload_libraries = 'migrate_ext'
+work_mem = 64MB
+maintenance_work_mem = 512MB
+checkpoint_timeout = 30min
+autovacuum = off
+jit = off
+log_min_messages = warning
+$1
+EOF
+}

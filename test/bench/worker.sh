@@ -160,28 +160,12 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-PORT=$(pick_port)
-
-echo "== initdb in $TMP (user $RUN_USER, port $PORT)"
-as_user "$PG_BIN/initdb" -D "$DATA" -A trust -U "$RUN_USER" --no-sync >/dev/null
-cat >>"$DATA/postgresql.conf" <<EOF
-port = $PORT
-listen_addresses = ''
-unix_socket_directories = '$TMP'
-shared_preload_libraries = 'migrate_ext'
-max_connections = 50
+bench_initdb "max_connections = 50
 shared_buffers = $SHARED_BUFFERS
-work_mem = 64MB
-maintenance_work_mem = 512MB
 max_wal_size = $MAX_WAL_SIZE
 min_wal_size = $MAX_WAL_SIZE
-checkpoint_timeout = 30min
 synchronous_commit = on
-autovacuum = off
-jit = off
-log_min_messages = warning
-migrate_ext.backfill_batch_size = $BATCH_SIZE
-EOF
+migrate_ext.backfill_batch_size = $BATCH_SIZE"
 as_user "$PG_BIN/pg_ctl" -D "$DATA" -l "$TMP/server.log" -w start >/dev/null
 STARTED=1
 as_user mkdir "$PGB"
