@@ -239,6 +239,76 @@ backfill_target(Oid relid)
 	return isnull ? InvalidAttrNumber : (AttrNumber) DatumGetInt32(d);
 }
 
+/*
+ * The batch statement of the backfill this session ran last, planned once
+ * for all its batches: a throttled backfill runs tens of thousands of
+ * small batches, and each paid for reading its target column and for
+ * parsing and planning its statement.  The plan is kept (SPI_keepplan);
+ * the plan cache replans it when the table changes.  The key is the job's
+ * table and snapshot, which is unique to one start.
+ */
+typedef struct BatchPlan
+{
+	Oid			relid;
+	char	   *snapshot;		/* in TopMemoryContext */
+	AttrNumber	target;
+	SPIPlanPtr	plan;			/* NULL when there is no target */
+} BatchPlan;
+
+static BatchPlan batch_plan;
+
+static BatchPlan *
+batch_plan_for(MigJob *job)
+{
+	Oid			argtypes[3] = {TEXTOID, TIDOID, TIDOID};
+	const char *col;
+	char	   *sql;
+
+	if (batch_plan.snapshot != NULL && batch_plan.relid == job->relid &&
+		strcmp(batch_plan.snapshot, job->snapshot) == 0)
+		return &batch_plan;
+
+	if (batch_plan.plan != NULL)
+		SPI_freeplan(batch_plan.plan);
+	if (batch_plan.snapshot != NULL)
+		pfree(batch_plan.snapshot);
+	memset(&batch_plan, 0, sizeof(batch_plan));
+
+	batch_plan.target = backfill_target(job->relid);
+	if (batch_plan.target != InvalidAttrNumber)
+	{
+		col = MigQuoteColumn(job->relid, batch_plan.target);
+		sql = psprintf("UPDATE %s SET %s = %s"
+					   " WHERE ctid >= $2 AND ctid < $3"
+					   " AND mig.row_predates(xmin, cmin, $1)",
+					   MigQuoteTable(job->relid), col, col);
+
+		/*
+		 * A generic plan: the block range changes with every batch, and a
+		 * TID range scan is right for any of them.
+		 */
+		batch_plan.plan = SPI_prepare_cursor(sql, 3, argtypes,
+											 CURSOR_OPT_GENERIC_PLAN);
+		if (batch_plan.plan == NULL)
+			elog(ERROR, "could not prepare the backfill statement \"%s\": %s",
+				 sql, SPI_result_code_string(SPI_result));
+		if (SPI_keepplan(batch_plan.plan) != 0)
+			elog(ERROR, "could not keep the backfill statement's plan");
+	}
+	batch_plan.relid = job->relid;
+	batch_plan.snapshot = MemoryContextStrdup(TopMemoryContext, job->snapshot);
+	return &batch_plan;
+}
+
+static Datum
+block_tid(int64 block)
+{
+	ItemPointer tid = palloc(sizeof(ItemPointerData));
+
+	ItemPointerSet(tid, (BlockNumber) block, 0);
+	return PointerGetDatum(tid);
+}
+
 int64
 MigBackfillBatch(MigJob *job, int batch_size)
 {
@@ -248,10 +318,8 @@ MigBackfillBatch(MigJob *job, int batch_size)
 	int64		last;
 	int64		rows = 0;
 	int			saved_role = SessionReplicationRole;
-	Oid			argtypes[1] = {TEXTOID};
-	Datum		values[1];
-	AttrNumber	target;
-	char	   *sql;
+	Datum		values[3];
+	BatchPlan  *bp;
 
 	if (!RelationIsValid(rel))
 		ereport(ERROR,
@@ -272,25 +340,19 @@ MigBackfillBatch(MigJob *job, int batch_size)
 	blocks = Max(blocks, 1);
 	last = Min(job->next_block + blocks, job->end_block);
 
-	target = backfill_target(job->relid);
-	if (target != InvalidAttrNumber && job->next_block < last)
+	bp = batch_plan_for(job);
+	if (bp->plan != NULL && job->next_block < last)
 	{
-		const char *col = MigQuoteColumn(job->relid, target);
-
-		sql = psprintf("UPDATE %s SET %s = %s"
-					   " WHERE ctid >= '(" INT64_FORMAT ",0)'::pg_catalog.tid"
-					   " AND ctid < '(" INT64_FORMAT ",0)'::pg_catalog.tid"
-					   " AND mig.row_predates(xmin, cmin, $1)",
-					   MigQuoteTable(job->relid), col, col,
-					   job->next_block, last);
 		values[0] = CStringGetTextDatum(job->snapshot);
+		values[1] = block_tid(job->next_block);
+		values[2] = block_tid(last);
 
 		MigBackfillWriting = true;
 		SessionReplicationRole = SESSION_REPLICATION_ROLE_REPLICA;
 		PG_TRY();
 		{
-			if (SPI_execute_with_args(sql, 1, argtypes, values, NULL, false, 0) != SPI_OK_UPDATE)
-				elog(ERROR, "backfill statement failed: %s", sql);
+			if (SPI_execute_plan(bp->plan, values, NULL, false, 0) != SPI_OK_UPDATE)
+				elog(ERROR, "backfill statement of relation %u failed", job->relid);
 			rows = SPI_processed;
 		}
 		PG_FINALLY();
