@@ -7,6 +7,7 @@ OBJS = \
 	$(WIN32RES) \
 	src/api.o \
 	src/backfill.o \
+	src/backfill_heap.o \
 	src/column_dup.o \
 	src/ddl.o \
 	src/dual_write.o \

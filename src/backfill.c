@@ -11,18 +11,23 @@
  *		is visible in it existed before the trigger; every later row version
  *		was written through the trigger, by either version, and is never
  *		touched, so nothing written through the new version is overwritten
- *		(not even when up(down(v)) differs from v).  The test runs on the
- *		row version the UPDATE finally writes: a row updated concurrently is
- *		re-checked on its new version and skipped.
+ *		(not even when up(down(v)) differs from v).  The test holds for the
+ *		row version the batch finally writes: a row updated concurrently is
+ *		skipped, its new version having been written through the trigger.
  *
- *		How: "UPDATE t SET c = c WHERE ctid in a block range AND the row
+ *		How, for an ordinary heap table (nearly all): each batch reads its
+ *		block range with a TID range scan and writes the predating rows
+ *		itself, their new columns computed by the trigger's compiled up
+ *		rules (backfill_heap.c): no primary key needed, the heap read
+ *		sequentially, no trigger fired.  For any other table (a deferrable
+ *		unique constraint, a stored generated column, another access
+ *		method): "UPDATE t SET c = c WHERE ctid in a block range AND the row
  *		predates the snapshot", as the old version, so the trigger computes
- *		the new columns (up lives in one place).  Block ranges (TID range
- *		scans) need no primary key and read the heap sequentially.  User
- *		triggers do not fire (the session replication role is "replica" for
- *		the statement; the dual-write trigger is ENABLE ALWAYS).  Each batch
- *		commits its rows and its cursor (mig.job_queue.next_block) together,
- *		so an interrupted backfill resumes where it stopped.  The background
+ *		the new columns (up lives in one place either way), with the
+ *		session replication role "replica" so that user triggers do not
+ *		fire (the dual-write trigger is ENABLE ALWAYS).  Each batch commits
+ *		its rows and its cursor (mig.job_queue.next_block) together, so an
+ *		interrupted backfill resumes where it stopped.  The background
  *		worker (worker.c) runs the batches; CALL mig.backfill runs them in
  *		the foreground.
  *
@@ -30,6 +35,7 @@
  */
 #include "postgres.h"
 
+#include "access/table.h"
 #include "access/transam.h"
 #include "access/xact.h"
 #include "catalog/namespace.h"
@@ -51,6 +57,7 @@
 #include "utils/wait_event.h"
 
 #include "backfill.h"
+#include "backfill_heap.h"
 #include "jobs.h"
 #include "worker.h"
 #include "dual_write.h"
@@ -62,7 +69,7 @@ PG_FUNCTION_INFO_V1(mig_row_predates);
 PG_FUNCTION_INFO_V1(mig_backfill);
 
 /* a snapshot as the backfill needs it */
-typedef struct BackfillSnapshot
+struct MigPredateSnapshot
 {
 	TransactionId xmin;
 	TransactionId xmax;
@@ -71,9 +78,7 @@ typedef struct BackfillSnapshot
 	TransactionId *own;
 	int			nxip;
 	TransactionId xip[FLEXIBLE_ARRAY_MEMBER];	/* in progress, top and sub */
-} BackfillSnapshot;
-
-static BackfillSnapshot *parse_snapshot(const char *text);
+};
 
 /*
  * The snapshot that separates rows that existed before the trigger from
@@ -133,18 +138,18 @@ MigBackfillSnapshot(void)
 	return buf.data;
 }
 
-static BackfillSnapshot *
-parse_snapshot(const char *text)
+MigPredateSnapshot *
+MigBackfillParseSnapshot(const char *text)
 {
 	const char *p = text;
 	char	   *end;
 	int			n = 1;
-	BackfillSnapshot *snap;
+	MigPredateSnapshot *snap;
 
 	for (; *p; p++)
 		if (*p == ',')
 			n++;
-	snap = palloc0(offsetof(BackfillSnapshot, xip) + sizeof(TransactionId) * n);
+	snap = palloc0(offsetof(MigPredateSnapshot, xip) + sizeof(TransactionId) * n);
 	snap->own = palloc(sizeof(TransactionId) * n);
 	p = text;
 	snap->xmin = (TransactionId) strtoul(p, &end, 10);
@@ -182,41 +187,50 @@ bad:
 }
 
 /*
+ * Was this row version written before the trigger existed: by a transaction
+ * that had finished when the snapshot was taken, or by the starting
+ * transaction before it created the trigger?
+ */
+bool
+MigBackfillRowPredates(MigPredateSnapshot *snap, TransactionId xid, CommandId cid)
+{
+	int			i;
+
+	if (!TransactionIdIsNormal(xid))
+		return true;
+	for (i = 0; i < snap->nown; i++)
+		if (TransactionIdEquals(xid, snap->own[i]))
+			return cid < snap->start_cid;
+	if (TransactionIdPrecedes(xid, snap->xmin))
+		return true;
+	if (TransactionIdFollowsOrEquals(xid, snap->xmax))
+		return false;
+	for (i = 0; i < snap->nxip; i++)
+		if (snap->xip[i] == xid)
+			return false;
+	return true;
+}
+
+/*
  * mig.row_predates(xmin, cmin, snapshot): was this row version written
- * before the trigger existed: by a transaction that had finished when the
- * snapshot was taken, or by the starting transaction before it created the
- * trigger?
+ * before the trigger existed?  The test of the backfill's statement.
  */
 Datum
 mig_row_predates(PG_FUNCTION_ARGS)
 {
 	TransactionId xid = DatumGetTransactionId(PG_GETARG_DATUM(0));
 	CommandId	cid = DatumGetCommandId(PG_GETARG_DATUM(1));
-	BackfillSnapshot *snap = (BackfillSnapshot *) fcinfo->flinfo->fn_extra;
-	int			i;
+	MigPredateSnapshot *snap = (MigPredateSnapshot *) fcinfo->flinfo->fn_extra;
 
 	if (snap == NULL)
 	{
 		MemoryContext oldcxt = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
 
-		snap = parse_snapshot(text_to_cstring(PG_GETARG_TEXT_PP(2)));
+		snap = MigBackfillParseSnapshot(text_to_cstring(PG_GETARG_TEXT_PP(2)));
 		MemoryContextSwitchTo(oldcxt);
 		fcinfo->flinfo->fn_extra = snap;
 	}
-
-	if (!TransactionIdIsNormal(xid))
-		PG_RETURN_BOOL(true);
-	for (i = 0; i < snap->nown; i++)
-		if (TransactionIdEquals(xid, snap->own[i]))
-			PG_RETURN_BOOL(cid < snap->start_cid);
-	if (TransactionIdPrecedes(xid, snap->xmin))
-		PG_RETURN_BOOL(true);
-	if (TransactionIdFollowsOrEquals(xid, snap->xmax))
-		PG_RETURN_BOOL(false);
-	for (i = 0; i < snap->nxip; i++)
-		if (snap->xip[i] == xid)
-			PG_RETURN_BOOL(false);
-	PG_RETURN_BOOL(true);
+	PG_RETURN_BOOL(MigBackfillRowPredates(snap, xid, cid));
 }
 
 /* A column of the table that the backfill sets to itself (an up rule's target). */
@@ -249,8 +263,10 @@ backfill_target(Oid relid)
  */
 typedef struct BatchPlan
 {
+	MemoryContext cxt;			/* what is below, but the plan */
 	Oid			relid;
-	char	   *snapshot;		/* in TopMemoryContext */
+	char	   *snapshot;
+	MigPredateSnapshot *snap;	/* the snapshot parsed */
 	AttrNumber	target;
 	SPIPlanPtr	plan;			/* NULL when there is no target */
 } BatchPlan;
@@ -261,6 +277,7 @@ static BatchPlan *
 batch_plan_for(MigJob *job)
 {
 	Oid			argtypes[3] = {TEXTOID, TIDOID, TIDOID};
+	MemoryContext oldcxt;
 	const char *col;
 	char	   *sql;
 
@@ -268,11 +285,15 @@ batch_plan_for(MigJob *job)
 		strcmp(batch_plan.snapshot, job->snapshot) == 0)
 		return &batch_plan;
 
+	if (batch_plan.cxt == NULL)
+		batch_plan.cxt = AllocSetContextCreate(TopMemoryContext,
+											   "migrate_ext backfill plan",
+											   ALLOCSET_SMALL_SIZES);
 	if (batch_plan.plan != NULL)
 		SPI_freeplan(batch_plan.plan);
-	if (batch_plan.snapshot != NULL)
-		pfree(batch_plan.snapshot);
-	memset(&batch_plan, 0, sizeof(batch_plan));
+	MemoryContextReset(batch_plan.cxt);
+	batch_plan.snapshot = NULL;
+	batch_plan.plan = NULL;
 
 	batch_plan.target = backfill_target(job->relid);
 	if (batch_plan.target != InvalidAttrNumber)
@@ -295,8 +316,11 @@ batch_plan_for(MigJob *job)
 		if (SPI_keepplan(batch_plan.plan) != 0)
 			elog(ERROR, "could not keep the backfill statement's plan");
 	}
+	oldcxt = MemoryContextSwitchTo(batch_plan.cxt);
+	batch_plan.snap = MigBackfillParseSnapshot(job->snapshot);
 	batch_plan.relid = job->relid;
-	batch_plan.snapshot = MemoryContextStrdup(TopMemoryContext, job->snapshot);
+	batch_plan.snapshot = pstrdup(job->snapshot);
+	MemoryContextSwitchTo(oldcxt);
 	return &batch_plan;
 }
 
@@ -320,6 +344,7 @@ MigBackfillBatch(MigJob *job, int batch_size)
 	int			saved_role = SessionReplicationRole;
 	Datum		values[3];
 	BatchPlan  *bp;
+	bool		direct;
 
 	if (!RelationIsValid(rel))
 		ereport(ERROR,
@@ -334,6 +359,7 @@ MigBackfillBatch(MigJob *job, int batch_size)
 		rows_per_block = (double) job->rows_total / job->end_block;
 	else if (rel->rd_rel->relpages > 0 && rel->rd_rel->reltuples > 0)
 		rows_per_block = rel->rd_rel->reltuples / rel->rd_rel->relpages;
+	direct = MigBackfillHeapUsable(rel);
 	RelationClose(rel);
 
 	blocks = (int64) (batch_size / Max(rows_per_block, 1.0));
@@ -341,7 +367,14 @@ MigBackfillBatch(MigJob *job, int batch_size)
 	last = Min(job->next_block + blocks, job->end_block);
 
 	bp = batch_plan_for(job);
-	if (bp->plan != NULL && job->next_block < last)
+	if (bp->plan != NULL && job->next_block < last && direct)
+	{
+		rel = table_open(job->relid, RowExclusiveLock);
+		rows = MigBackfillHeapRange(rel, bp->snap, (BlockNumber) job->next_block,
+									(BlockNumber) last);
+		table_close(rel, NoLock);
+	}
+	else if (bp->plan != NULL && job->next_block < last)
 	{
 		values[0] = CStringGetTextDatum(job->snapshot);
 		values[1] = block_tid(job->next_block);

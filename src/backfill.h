@@ -17,6 +17,15 @@
 extern char *MigBackfillSnapshot(void);
 
 /*
+ * That snapshot parsed, and its test: was a row version with this xmin and
+ * cmin written before the trigger existed?
+ */
+typedef struct MigPredateSnapshot MigPredateSnapshot;
+extern MigPredateSnapshot *MigBackfillParseSnapshot(const char *text);
+extern bool MigBackfillRowPredates(MigPredateSnapshot *snap,
+								   TransactionId xmin, CommandId cmin);
+
+/*
  * One batch of a backfill job: enough blocks for about batch_size rows from
  * its cursor, written, and the new cursor recorded, in the current
  * transaction (SPI connected).  Marks the job done after its last block.

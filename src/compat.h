@@ -83,4 +83,23 @@
 	PortalRun((portal), (count), (top), true, (dest), (altdest), (qc))
 #endif
 
+/*
+ * What table_tuple_update says of the new version's index entries became
+ * an enum (TU_UpdateIndexes) in PostgreSQL 16, and ExecInsertIndexTuples
+ * gained an argument for the summarizing-only case.  Insert the entries of
+ * an updated row, as an UPDATE does.
+ */
+#if PG_VERSION_NUM >= 160000
+typedef TU_UpdateIndexes MigUpdateIndexes;
+#define MigUpdateNeedsIndexes(u) ((u) != TU_None)
+#define MigInsertIndexTuples(rri, slot, estate, u) \
+	ExecInsertIndexTuples((rri), (slot), (estate), true, false, NULL, NIL, \
+						  (u) == TU_Summarizing)
+#else
+typedef bool MigUpdateIndexes;
+#define MigUpdateNeedsIndexes(u) (u)
+#define MigInsertIndexTuples(rri, slot, estate, u) \
+	ExecInsertIndexTuples((rri), (slot), (estate), true, false, NULL, NIL)
+#endif
+
 #endif							/* MIG_COMPAT_H */

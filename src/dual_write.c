@@ -381,54 +381,28 @@ rule_error_context(void *arg)
 			   RelationGetRelationName(ctx->rel));
 }
 
-Datum
-mig_dual_write(PG_FUNCTION_ARGS)
+/*
+ * Run a direction's rules on a row (slot holds it): the row as they leave
+ * it, in the current memory context.
+ */
+static HeapTuple
+apply_rules(DualWriteEntry *entry, DualWriteRules *rules, Relation rel,
+			HeapTuple tuple, TupleTableSlot *slot)
 {
-	TriggerData *trigdata = (TriggerData *) fcinfo->context;
-	DualWriteEntry *entry;
-	DualWriteRules *rules;
-	HeapTuple	tuple;
-	TupleTableSlot *slot;
+	const char *direction = rules == &entry->up ? "up" : "down";
 	HeapTuple	result;
 	int			first;
 	int			i;
 
-	if (!CALLED_AS_TRIGGER(fcinfo) ||
-		!TRIGGER_FIRED_BEFORE(trigdata->tg_event) ||
-		!TRIGGER_FIRED_FOR_ROW(trigdata->tg_event) ||
-		TRIGGER_FIRED_BY_DELETE(trigdata->tg_event) ||
-		TRIGGER_FIRED_BY_TRUNCATE(trigdata->tg_event))
-		ereport(ERROR,
-				errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				errmsg("function mig.dual_write() must be fired BEFORE INSERT OR UPDATE FOR EACH ROW"));
-
-	if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
-	{
-		tuple = trigdata->tg_newtuple;
-		slot = trigdata->tg_newslot;
-	}
-	else
-	{
-		tuple = trigdata->tg_trigtuple;
-		slot = trigdata->tg_trigslot;
-	}
-
-	entry = dual_write_entry(trigdata->tg_relation);
-	rules = writer_is_new(entry) ? &entry->down : &entry->up;
-	if (rules->count == 0)
-		return PointerGetDatum(tuple);
 	if (!rules->compiled)
-		rules_compile(entry, rules, trigdata->tg_relation,
-					  rules == &entry->up ? "up" : "down");
+		rules_compile(entry, rules, rel, direction);
 
 	result = tuple;
 	first = 0;
 	entry->econtext->ecxt_scantuple = slot;
 	for (i = 0; i < rules->count; i++)
 	{
-		RuleErrorContext ectx = {trigdata->tg_relation,
-			rules == &entry->up ? "up" : "down",
-		rules->sources[i], rules->targets[i]};
+		RuleErrorContext ectx = {rel, direction, rules->sources[i], rules->targets[i]};
 		ErrorContextCallback errcallback;
 		MigCompiledRule *rule = &rules->rules[i];
 
@@ -464,5 +438,52 @@ mig_dual_write(PG_FUNCTION_ARGS)
 									   rules->nulls + first);
 	ExecClearTuple(entry->slot);
 	ResetExprContext(entry->econtext);
-	return PointerGetDatum(result);
+	return result;
+}
+
+HeapTuple
+MigDualWriteUp(Relation rel, HeapTuple tuple, TupleTableSlot *slot)
+{
+	DualWriteEntry *entry = dual_write_entry(rel);
+
+	if (entry->up.count == 0)
+		return tuple;
+	return apply_rules(entry, &entry->up, rel, tuple, slot);
+}
+
+Datum
+mig_dual_write(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	DualWriteEntry *entry;
+	DualWriteRules *rules;
+	HeapTuple	tuple;
+	TupleTableSlot *slot;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) ||
+		!TRIGGER_FIRED_BEFORE(trigdata->tg_event) ||
+		!TRIGGER_FIRED_FOR_ROW(trigdata->tg_event) ||
+		TRIGGER_FIRED_BY_DELETE(trigdata->tg_event) ||
+		TRIGGER_FIRED_BY_TRUNCATE(trigdata->tg_event))
+		ereport(ERROR,
+				errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				errmsg("function mig.dual_write() must be fired BEFORE INSERT OR UPDATE FOR EACH ROW"));
+
+	if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
+	{
+		tuple = trigdata->tg_newtuple;
+		slot = trigdata->tg_newslot;
+	}
+	else
+	{
+		tuple = trigdata->tg_trigtuple;
+		slot = trigdata->tg_trigslot;
+	}
+
+	entry = dual_write_entry(trigdata->tg_relation);
+	rules = writer_is_new(entry) ? &entry->down : &entry->up;
+	if (rules->count == 0)
+		return PointerGetDatum(tuple);
+	return PointerGetDatum(apply_rules(entry, rules, trigdata->tg_relation,
+									   tuple, slot));
 }

@@ -10,11 +10,20 @@
 #define MIG_DUAL_WRITE_H
 
 #include "access/attnum.h"
+#include "access/htup.h"
 #include "nodes/execnodes.h"
 #include "utils/relcache.h"
 
 /* true while the backfill writes: it always writes as the old version */
 extern bool MigBackfillWriting;
+
+/*
+ * The row as the table's up rules leave it (the row itself when it has
+ * none), in the current memory context: what the trigger writes for the
+ * old version, and what the backfill writes.  slot holds the row.
+ */
+extern HeapTuple MigDualWriteUp(Relation rel, HeapTuple tuple,
+								TupleTableSlot *slot);
 
 /* Register the relcache callback that invalidates compiled rules. */
 extern void MigDualWriteInit(void);
