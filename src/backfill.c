@@ -254,12 +254,16 @@ backfill_target(Oid relid)
 }
 
 /*
- * The batch statement of the backfill this session ran last, planned once
+ * What every batch of the backfill this session ran last needs, found once
  * for all its batches: a throttled backfill runs tens of thousands of
- * small batches, and each paid for reading its target column and for
- * parsing and planning its statement.  The plan is kept (SPI_keepplan);
- * the plan cache replans it when the table changes.  The key is the job's
- * table and snapshot, which is unique to one start.
+ * small batches, and each paid for reading its target column, parsing its
+ * snapshot and, on the UPDATE path, parsing and planning its statement.
+ * That plan is prepared by the first batch that takes the UPDATE path and
+ * kept (SPI_keepplan); the plan cache replans it when the table changes.
+ * Which path a batch takes is decided per batch (MigBackfillHeapUsable):
+ * a deferrable unique constraint added while the backfill runs must send
+ * the next batch through the UPDATE.  The key is the job's table and
+ * snapshot, which is unique to one start.
  */
 typedef struct BatchPlan
 {
@@ -267,8 +271,8 @@ typedef struct BatchPlan
 	Oid			relid;
 	char	   *snapshot;
 	MigPredateSnapshot *snap;	/* the snapshot parsed */
-	AttrNumber	target;
-	SPIPlanPtr	plan;			/* NULL when there is no target */
+	AttrNumber	target;			/* InvalidAttrNumber: nothing to backfill */
+	SPIPlanPtr	plan;			/* the UPDATE, once a batch needed it */
 } BatchPlan;
 
 static BatchPlan batch_plan;
@@ -276,10 +280,7 @@ static BatchPlan batch_plan;
 static BatchPlan *
 batch_plan_for(MigJob *job)
 {
-	Oid			argtypes[3] = {TEXTOID, TIDOID, TIDOID};
 	MemoryContext oldcxt;
-	const char *col;
-	char	   *sql;
 
 	if (batch_plan.snapshot != NULL && batch_plan.relid == job->relid &&
 		strcmp(batch_plan.snapshot, job->snapshot) == 0)
@@ -296,32 +297,47 @@ batch_plan_for(MigJob *job)
 	batch_plan.plan = NULL;
 
 	batch_plan.target = backfill_target(job->relid);
-	if (batch_plan.target != InvalidAttrNumber)
-	{
-		col = MigQuoteColumn(job->relid, batch_plan.target);
-		sql = psprintf("UPDATE %s SET %s = %s"
-					   " WHERE ctid >= $2 AND ctid < $3"
-					   " AND mig.row_predates(xmin, cmin, $1)",
-					   MigQuoteTable(job->relid), col, col);
-
-		/*
-		 * A generic plan: the block range changes with every batch, and a
-		 * TID range scan is right for any of them.
-		 */
-		batch_plan.plan = SPI_prepare_cursor(sql, 3, argtypes,
-											 CURSOR_OPT_GENERIC_PLAN);
-		if (batch_plan.plan == NULL)
-			elog(ERROR, "could not prepare the backfill statement \"%s\": %s",
-				 sql, SPI_result_code_string(SPI_result));
-		if (SPI_keepplan(batch_plan.plan) != 0)
-			elog(ERROR, "could not keep the backfill statement's plan");
-	}
 	oldcxt = MemoryContextSwitchTo(batch_plan.cxt);
 	batch_plan.snap = MigBackfillParseSnapshot(job->snapshot);
 	batch_plan.relid = job->relid;
 	batch_plan.snapshot = pstrdup(job->snapshot);
 	MemoryContextSwitchTo(oldcxt);
 	return &batch_plan;
+}
+
+/*
+ * The UPDATE that backfills a batch of a table the direct path cannot
+ * write (backfill_heap.c says which), prepared the first time one needs it.
+ */
+static SPIPlanPtr
+batch_statement(BatchPlan *bp)
+{
+	Oid			argtypes[3] = {TEXTOID, TIDOID, TIDOID};
+	const char *col;
+	char	   *sql;
+	SPIPlanPtr	plan;
+
+	if (bp->plan != NULL)
+		return bp->plan;
+
+	col = MigQuoteColumn(bp->relid, bp->target);
+	sql = psprintf("UPDATE %s SET %s = %s"
+				   " WHERE ctid >= $2 AND ctid < $3"
+				   " AND mig.row_predates(xmin, cmin, $1)",
+				   MigQuoteTable(bp->relid), col, col);
+
+	/*
+	 * A generic plan: the block range changes with every batch, and a TID
+	 * range scan is right for any of them.
+	 */
+	plan = SPI_prepare_cursor(sql, 3, argtypes, CURSOR_OPT_GENERIC_PLAN);
+	if (plan == NULL)
+		elog(ERROR, "could not prepare the backfill statement \"%s\": %s",
+			 sql, SPI_result_code_string(SPI_result));
+	if (SPI_keepplan(plan) != 0)
+		elog(ERROR, "could not keep the backfill statement's plan");
+	bp->plan = plan;
+	return plan;
 }
 
 static Datum
@@ -367,15 +383,19 @@ MigBackfillBatch(MigJob *job, int batch_size)
 	last = Min(job->next_block + blocks, job->end_block);
 
 	bp = batch_plan_for(job);
-	if (bp->plan != NULL && job->next_block < last && direct)
+	if (bp->target == InvalidAttrNumber || job->next_block >= last)
+		last = job->end_block;
+	else if (direct)
 	{
 		rel = table_open(job->relid, RowExclusiveLock);
 		rows = MigBackfillHeapRange(rel, bp->snap, (BlockNumber) job->next_block,
 									(BlockNumber) last);
 		table_close(rel, NoLock);
 	}
-	else if (bp->plan != NULL && job->next_block < last)
+	else
 	{
+		SPIPlanPtr	plan = batch_statement(bp);
+
 		values[0] = CStringGetTextDatum(job->snapshot);
 		values[1] = block_tid(job->next_block);
 		values[2] = block_tid(last);
@@ -384,7 +404,7 @@ MigBackfillBatch(MigJob *job, int batch_size)
 		SessionReplicationRole = SESSION_REPLICATION_ROLE_REPLICA;
 		PG_TRY();
 		{
-			if (SPI_execute_plan(bp->plan, values, NULL, false, 0) != SPI_OK_UPDATE)
+			if (SPI_execute_plan(plan, values, NULL, false, 0) != SPI_OK_UPDATE)
 				elog(ERROR, "backfill statement of relation %u failed", job->relid);
 			rows = SPI_processed;
 		}
@@ -395,8 +415,6 @@ MigBackfillBatch(MigJob *job, int batch_size)
 		}
 		PG_END_TRY();
 	}
-	else
-		last = job->end_block;
 
 	MigJobSetBackfillProgress(job, last, rows);
 	if (last >= job->end_block)
