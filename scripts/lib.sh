@@ -14,9 +14,16 @@
 #     may be owned by anyone, and a rerun starts clean.  The copy, and any
 #     server started in it, is removed on exit.
 
-PG_MAJOR=15
-PG_BIN=/usr/lib/postgresql/$PG_MAJOR/bin
-PG_CONFIG=$PG_BIN/pg_config
+# PG_CONFIG picks the PostgreSQL to build against and test with (default:
+# Debian's PostgreSQL 15).  Its major version names the packages below.
+if [ -n "${PG_CONFIG:-}" ]; then
+	PG_MAJOR=$("$PG_CONFIG" --version | sed -n 's/^PostgreSQL \([0-9]*\).*/\1/p')
+	PG_BIN=$("$PG_CONFIG" --bindir)
+else
+	PG_MAJOR=15
+	PG_BIN=/usr/lib/postgresql/$PG_MAJOR/bin
+	PG_CONFIG=$PG_BIN/pg_config
+fi
 REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
 # Debian packages the project needs (see README, "Quick start").

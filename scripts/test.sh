@@ -11,7 +11,12 @@
 #
 # Works as root (tests run as the "postgres" user) or as a user with sudo.
 # Environment: MIGRATE_EXT_TEST_TIMEOUT (seconds for all the tests together,
-# default 1500), MIGRATE_EXT_KEEP=1 keeps the working copy for inspection.
+# default 1500), MIGRATE_EXT_KEEP=1 keeps the working copy for inspection,
+# PG_CONFIG picks another PostgreSQL installation, MIGRATE_EXT_ONLY runs only
+# the tests it names (a space-separated list of files, e.g.
+# "sql/plan_errors.sql test/isolation/specs/lock_queue.spec
+# test/t/004_crash_resume.pl test/pgtap/18_jobs.sql"); parts with nothing
+# named are skipped.
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -183,13 +188,47 @@ if ! build_and_install; then
 fi
 START=$SECONDS		# the time limit covers the tests, not the build
 
+# only_files DIR EXT: with MIGRATE_EXT_ONLY set, the names (without
+# directory and extension) of the files it names in DIR; without it, "all".
+only_files() {
+	local f out=()
+	if [ -z "${MIGRATE_EXT_ONLY:-}" ]; then
+		echo all
+		return
+	fi
+	for f in $MIGRATE_EXT_ONLY; do
+		if [ "$(dirname "$f")" = "$1" ]; then
+			out+=("$(basename "$f" ".$2")")
+		fi
+	done
+	echo "${out[*]}"
+}
+ONLY_REGRESS=$(only_files sql sql)
+ONLY_ISOLATION=$(only_files test/isolation/specs spec)
+ONLY_TAP=$(only_files test/t pl)
+ONLY_PGTAP=$(only_files test/pgtap sql)
+REGRESS_ARGS=(ISOLATION= TAP_TESTS=)
+ISOLATION_ARGS=(REGRESS= TAP_TESTS=)
+TAP_ARGS=(REGRESS= ISOLATION=)
+[ "$ONLY_REGRESS" = all ] || REGRESS_ARGS+=("REGRESS=$ONLY_REGRESS")
+[ "$ONLY_ISOLATION" = all ] || ISOLATION_ARGS+=("ISOLATION=$ONLY_ISOLATION")
+if [ "$ONLY_TAP" != all ]; then
+	tap_list=
+	for t in $ONLY_TAP; do tap_list+=" test/t/$t.pl"; done
+	TAP_ARGS+=("PROVE_TESTS=${tap_list# }")
+fi
+
 banner "regression tests (pg_regress)"
-if ! run_part "regression (pg_regress)" regress_counts installcheck ISOLATION= TAP_TESTS=; then
+if [ -z "$ONLY_REGRESS" ]; then
+	skip_part "regression (pg_regress)" "not in MIGRATE_EXT_ONLY"
+elif ! run_part "regression (pg_regress)" regress_counts installcheck "${REGRESS_ARGS[@]}"; then
 	show_file "$WORKDIR/regression.diffs" "regression.diffs"
 fi
 
 banner "isolation tests (pg_isolation_regress)"
-if ! run_part "isolation" regress_counts installcheck REGRESS= TAP_TESTS=; then
+if [ -z "$ONLY_ISOLATION" ]; then
+	skip_part "isolation" "not in MIGRATE_EXT_ONLY"
+elif ! run_part "isolation" regress_counts installcheck "${ISOLATION_ARGS[@]}"; then
 	show_file "$WORKDIR/test/isolation/output_iso/regression.diffs" \
 		"test/isolation/output_iso/regression.diffs"
 fi
@@ -197,7 +236,9 @@ fi
 banner "TAP tests (prove test/t/*.pl)"
 if ! compgen -G "$WORKDIR/test/t/*.pl" >/dev/null; then
 	skip_part "TAP (prove)" "no test/t/*.pl yet"
-elif ! run_part "TAP (prove)" prove_counts installcheck REGRESS= ISOLATION=; then
+elif [ -z "$ONLY_TAP" ]; then
+	skip_part "TAP (prove)" "not in MIGRATE_EXT_ONLY"
+elif ! run_part "TAP (prove)" prove_counts installcheck "${TAP_ARGS[@]}"; then
 	# the log of each failing test file
 	sed -n 's/^\([^ ]*\.pl\) *(Wstat.*/\1/p' "$WORKDIR/.logs/TAP.log" |
 		while IFS= read -r t; do
@@ -214,7 +255,13 @@ banner "pgTAP tests (pg_prove test/pgtap/*.sql)"
 shopt -s nullglob
 pgtap_files=("$WORKDIR"/test/pgtap/*.sql)
 shopt -u nullglob
-if [ ${#pgtap_files[@]} -eq 0 ]; then
+if [ "$ONLY_PGTAP" != all ]; then
+	pgtap_files=()
+	for t in $ONLY_PGTAP; do pgtap_files+=("$WORKDIR/test/pgtap/$t.sql"); done
+fi
+if [ -z "$ONLY_PGTAP" ]; then
+	skip_part "pgTAP (pg_prove)" "not in MIGRATE_EXT_ONLY"
+elif [ ${#pgtap_files[@]} -eq 0 ]; then
 	skip_part "pgTAP (pg_prove)" "no test/pgtap/*.sql yet"
 else
 	run_part "pgTAP (pg_prove)" prove_counts pgtap_run "${pgtap_files[@]#"$WORKDIR"/}" || true
