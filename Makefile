@@ -29,6 +29,7 @@ OBJS = \
 	src/rule_compile.o \
 	src/sql_check.o \
 	src/state.o \
+	src/state_ident.o \
 	src/steps.o \
 	src/views.o \
 	src/worker.o

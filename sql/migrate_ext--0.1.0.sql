@@ -16,6 +16,7 @@ CREATE TABLE @extschema@.migrations (
 	updated_at			timestamptz NOT NULL DEFAULT pg_catalog.now(),
 	resulting_schema	jsonb,
 	started_by			regrole NOT NULL,	-- the background worker's role
+	origin				text,	-- mig.origin() of the database that started it
 	PRIMARY KEY (schema, name),
 	FOREIGN KEY (schema, parent) REFERENCES @extschema@.migrations (schema, name),
 	CONSTRAINT migrations_status_check
@@ -40,7 +41,11 @@ CREATE UNIQUE INDEX migrations_one_root
 --
 -- The contract (complete) and undo (rollback) steps recorded by start.
 -- Steps name relations by OID and columns by attribute number, so they stay
--- right whatever renames the same migration makes.
+-- right whatever renames the same migration makes.  Each step also keeps
+-- the names its objects had when start finished ("table": schema-qualified,
+-- "column", "object": a constraint's or index's name, a sequence's
+-- schema-qualified), checked before any step runs: after a dump and
+-- restore the OIDs and attribute numbers are another database's.
 --
 CREATE TABLE @extschema@.steps (
 	schema		name NOT NULL,
@@ -67,6 +72,7 @@ COMMENT ON TABLE @extschema@.steps IS
 --
 CREATE TABLE @extschema@.dual_writes (
 	relid		oid PRIMARY KEY,
+	relname		text,			-- schema-qualified, checked with relid
 	schema		name NOT NULL,
 	migration	text NOT NULL,
 	old_version	text NOT NULL,
@@ -99,6 +105,8 @@ CREATE TABLE @extschema@.job_queue (
 	kind		text NOT NULL,
 	relid		oid NOT NULL,
 	objid		oid,
+	relname		text,			-- names of relid and objid, checked with them
+	objname		text,
 	name		text,
 	state		text NOT NULL DEFAULT 'pending',
 	paused		boolean NOT NULL DEFAULT false,
@@ -128,6 +136,19 @@ SELECT pg_catalog.pg_extension_config_dump('@extschema@.migrations', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.steps', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.dual_writes', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.job_queue', '');
+
+--
+-- The cluster and database the state is written in, "<system
+-- identifier>/<database OID>": state restored from a dump into another
+-- database does not match it.
+--
+CREATE FUNCTION @extschema@.origin()
+RETURNS text
+AS 'MODULE_PATHNAME', 'mig_origin'
+LANGUAGE C STABLE PARALLEL SAFE;
+
+COMMENT ON FUNCTION @extschema@.origin() IS
+	'The system identifier and database OID that a migration''s recorded OIDs and snapshot belong to (internal).';
 
 --
 -- The version schema a migration creates: "<schema>_<version>", version
@@ -196,14 +217,15 @@ $$;
 --
 CREATE VIEW @extschema@.jobs AS
 SELECT j.schema, j.migration, j.seq, j.kind,
-	   COALESCE(pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname),
+	   COALESCE(j.relname,
+				pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname),
 				j.relid::text) AS "table",
 	   CASE j.kind WHEN 'validate'
-			THEN (SELECT co.conname::text COLLATE "default"
-				  FROM pg_catalog.pg_constraint co WHERE co.oid = j.objid)
+			THEN COALESCE(j.objname, (SELECT co.conname::text COLLATE "default"
+				  FROM pg_catalog.pg_constraint co WHERE co.oid = j.objid))
 			WHEN 'drop_index'
-			THEN (SELECT ic.relname::text COLLATE "default"
-				  FROM pg_catalog.pg_class ic WHERE ic.oid = j.objid)
+			THEN COALESCE(j.objname, (SELECT ic.relname::text COLLATE "default"
+				  FROM pg_catalog.pg_class ic WHERE ic.oid = j.objid))
 			ELSE j.name END AS object,
 	   CASE WHEN j.paused AND j.state IN ('pending', 'running') THEN 'paused'
 			WHEN j.state = 'running' AND w.pid IS NULL THEN 'interrupted'

@@ -25,6 +25,7 @@
 #include "model.h"
 #include "ops.h"
 #include "state.h"
+#include "state_ident.h"
 #include "steps.h"
 #include "views.h"
 #include "worker.h"
@@ -141,6 +142,8 @@ start_attempt(void *arg)
 				   args->document);
 	MigPlanOperations(&plan);
 	MigViewsCreate(plan.model, args->version_schema);
+	/* the state's OIDs are checked against these names at every use */
+	MigIdentRecord(args->schema, migration->name);
 }
 
 /*
@@ -217,6 +220,7 @@ complete_attempt(void *arg)
 		MigViewsDrop(active->version_schema);
 		MigViewsCreate(MigModelLoad(args->schema), active->version_schema);
 	}
+	MigIdentRecord(args->schema, active->name);	/* the jobs complete queued */
 	MigStateMarkComplete(args->schema, active->name);
 }
 

@@ -352,7 +352,7 @@ block_tid(int64 block)
 int64
 MigBackfillBatch(MigJob *job, int batch_size)
 {
-	Relation	rel = RelationIdGetRelation(job->relid);
+	Relation	rel;
 	double		rows_per_block = 100;
 	int64		blocks;
 	int64		last;
@@ -362,6 +362,9 @@ MigBackfillBatch(MigJob *job, int batch_size)
 	BatchPlan  *bp;
 	bool		direct;
 
+	/* the table by its recorded name; a snapshot of another database's refused */
+	MigJobIdentify(job);
+	rel = RelationIdGetRelation(job->relid);
 	if (!RelationIsValid(rel))
 		ereport(ERROR,
 				errcode(ERRCODE_UNDEFINED_TABLE),

@@ -40,6 +40,7 @@
 #include "rule_compile.h"
 #include "model.h"
 #include "state.h"
+#include "state_ident.h"
 
 static void check_rule(MigPlan *plan, MigRule *rule);
 static char *rules_json(List *rules, Oid relid);
@@ -227,13 +228,16 @@ MigDualWriteRemove(const char *schema, const char *migration)
 	Oid			argtypes[2] = {NAMEOID, TEXTOID};
 	Datum		values[2];
 	List	   *relids = NIL;
+	List	   *relnames = NIL;
 	ListCell   *lc;
+	ListCell   *nc;
 	uint64		i;
 	MigOwnerSave save;
+	bool		native = MigIdentNative(schema, migration);
 
 	values[0] = DirectFunctionCall1(namein, CStringGetDatum(schema));
 	values[1] = CStringGetTextDatum(migration);
-	if (SPI_execute_with_args("SELECT relid FROM mig.dual_writes"
+	if (SPI_execute_with_args("SELECT relid, relname FROM mig.dual_writes"
 							  " WHERE schema = $1 AND migration = $2",
 							  2, argtypes, values, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read dual-write rules");
@@ -245,12 +249,16 @@ MigDualWriteRemove(const char *schema, const char *migration)
 							 DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
 															SPI_tuptable->tupdesc,
 															1, &isnull)));
+		relnames = lappend(relnames, SPI_getvalue(SPI_tuptable->vals[i],
+												  SPI_tuptable->tupdesc, 2));
 	}
-	foreach(lc, relids)
+	forboth(lc, relids, nc, relnames)
 	{
-		Oid			relid = lfirst_oid(lc);
+		/* the table by its recorded name: after a restore its OID is another's */
+		Oid			relid = MigIdentRelation(lfirst_oid(lc), lfirst(nc), native,
+											 "table", migration);
 
-		if (get_rel_name(relid) != NULL)
+		if (OidIsValid(relid))
 			MigExec(psprintf("DROP TRIGGER IF EXISTS %s ON %s",
 							 quote_identifier(MIG_TRIGGER_NAME), MigQuoteTable(relid)),
 					relid);

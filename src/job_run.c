@@ -40,6 +40,7 @@
 #include "job_run.h"
 #include "migrate_ext.h"
 #include "state.h"
+#include "state_ident.h"
 
 static Oid	job_index(MigJob *job, bool *valid);
 static void index_moved(MigJob *job, Oid indexoid);
@@ -230,6 +231,7 @@ MigJobBuildIndexConcurrently(MigJob *job)
 	MemoryContext cxt = CurrentMemoryContext;
 
 	MigWorkStart();
+	MigJobIdentify(job);
 	indexoid = job_index(job, &valid);
 	qname = MemoryContextStrdup(cxt,
 								quote_qualified_identifier(get_namespace_name(get_rel_namespace(indexoid)),
@@ -274,7 +276,8 @@ MigJobDropIndexConcurrently(MigJob *job)
 	char	   *qname = NULL;
 
 	StartTransactionCommand();
-	if (get_rel_name(job->objid) != NULL)
+	MigJobIdentify(job);
+	if (OidIsValid(job->objid) && get_rel_name(job->objid) != NULL)
 		qname = MemoryContextStrdup(cxt,
 									quote_qualified_identifier(get_namespace_name(get_rel_namespace(job->objid)),
 															   get_rel_name(job->objid)));
@@ -293,7 +296,10 @@ MigJobDropIndexConcurrently(MigJob *job)
 void
 MigJobValidate(MigJob *job)
 {
-	char	   *con = get_constraint_name(job->objid);
+	char	   *con;
+
+	MigJobIdentify(job);
+	con = get_constraint_name(job->objid);
 
 	if (con == NULL)
 		ereport(ERROR,
@@ -311,6 +317,7 @@ MigJobValidate(MigJob *job)
 void
 MigJobRunInline(MigJob *job)
 {
+	MigJobIdentify(job);
 	switch (job->kind)
 	{
 		case MIG_JOB_INDEX:
@@ -338,7 +345,7 @@ MigJobRunInline(MigJob *job)
 			MigJobValidate(job);
 			break;
 		case MIG_JOB_DROP_INDEX:
-			if (get_rel_name(job->objid) != NULL)
+			if (OidIsValid(job->objid) && get_rel_name(job->objid) != NULL)
 				MigExec(psprintf("DROP INDEX IF EXISTS %s", MigQuoteTable(job->objid)),
 						job->relid);
 			MigJobDelete(job);
@@ -354,10 +361,11 @@ MigJobsDropLeftovers(const char *schema, const char *migration)
 	List	   *jobs = NIL;
 	ListCell   *lc;
 	uint64		i;
+	bool		native = MigIdentNative(schema, migration);
 
 	values[0] = DirectFunctionCall1(namein, CStringGetDatum(schema));
 	values[1] = CStringGetTextDatum(migration);
-	if (SPI_execute_with_args("SELECT relid, name FROM mig.job_queue"
+	if (SPI_execute_with_args("SELECT relid, name, relname FROM mig.job_queue"
 							  " WHERE schema = $1 AND migration = $2 AND kind = 'index'"
 							  "   AND state <> 'done'",
 							  2, argtypes, values, NULL, false, 0) != SPI_OK_SELECT)
@@ -370,6 +378,7 @@ MigJobsDropLeftovers(const char *schema, const char *migration)
 		job->relid = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
 													SPI_tuptable->tupdesc, 1, &isnull));
 		job->name = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2);
+		job->relname = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 3);
 		jobs = lappend(jobs, job);
 	}
 	foreach(lc, jobs)
@@ -377,7 +386,10 @@ MigJobsDropLeftovers(const char *schema, const char *migration)
 		MigJob	   *job = lfirst(lc);
 		ListCell   *nc;
 
-		if (get_rel_name(job->relid) == NULL)
+		/* the table by its recorded name: after a restore its OID is another's */
+		job->relid = MigIdentRelation(job->relid, job->relname, native, "table",
+									  migration);
+		if (!OidIsValid(job->relid))
 			continue;
 		foreach(nc, index_leftovers(job, CurrentMemoryContext))
 			MigExec(psprintf("DROP INDEX IF EXISTS %s", (char *) lfirst(nc)),

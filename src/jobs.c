@@ -18,6 +18,8 @@
 
 #include "access/htup_details.h"
 #include "access/xact.h"
+#include "catalog/index.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_authid.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
@@ -32,6 +34,7 @@
 #include "jobs.h"
 #include "migrate_ext.h"
 #include "state.h"
+#include "state_ident.h"
 #include "worker.h"
 
 static const char *const job_kind_names[] = {"index", "backfill", "validate", "drop_index"};
@@ -215,6 +218,7 @@ MigJobsFinishForComplete(const char *schema, const char *migration)
 	char	   *progress;
 	bool		here = MigJobsStartedHere(schema, migration);
 
+	MigJobsCheckRestored(schema, migration);
 	if (here)
 		MigJobsRunInline(schema, migration, true);
 	progress = unfinished_jobs(schema, migration);
@@ -254,9 +258,9 @@ MigJobsRunInline(const char *schema, const char *migration, bool say)
 MigJob *
 MigJobNext(const char *schema, bool include_paused, MigJobKind *only_kind)
 {
-	Oid			argtypes[3] = {NAMEOID, BOOLOID, TEXTOID};
-	Datum		values[3];
-	char		nulls[3] = "   ";
+	Oid			argtypes[4] = {NAMEOID, BOOLOID, TEXTOID, TEXTOID};
+	Datum		values[4];
+	char		nulls[4] = "    ";
 	HeapTuple	tup;
 	TupleDesc	desc;
 	MigJob	   *job;
@@ -268,10 +272,12 @@ MigJobNext(const char *schema, bool include_paused, MigJobKind *only_kind)
 	values[1] = BoolGetDatum(include_paused);
 	values[2] = only_kind ? CStringGetTextDatum(job_kind_names[*only_kind]) : (Datum) 0;
 	nulls[2] = only_kind ? ' ' : 'n';
+	values[3] = CStringGetTextDatum(MigOrigin());
 	if (SPI_execute_with_args("SELECT j.schema, j.migration, j.seq, j.kind, j.relid, j.objid,"
 							  " j.name, j.state = 'running', j.attempts, j.snapshot,"
 							  " j.next_block, j.end_block, j.rows_done,"
-							  " coalesce(j.rows_total, -1)"
+							  " coalesce(j.rows_total, -1), j.relname, j.objname,"
+							  " m.origin IS NULL OR m.origin = $4"
 							  " FROM mig.job_queue j"
 							  " JOIN mig.migrations m ON m.schema = j.schema AND m.name = j.migration"
 							  " WHERE j.schema = $1"
@@ -282,7 +288,7 @@ MigJobNext(const char *schema, bool include_paused, MigJobKind *only_kind)
 							  " ORDER BY CASE j.kind WHEN 'drop_index' THEN 0 WHEN 'index' THEN 1"
 							  "   WHEN 'backfill' THEN 2 ELSE 3 END,"
 							  "   j.seq LIMIT 1",
-							  3, argtypes, values, nulls, false, 0) != SPI_OK_SELECT)
+							  4, argtypes, values, nulls, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read the job queue");
 	if (SPI_processed == 0)
 		return NULL;
@@ -309,6 +315,9 @@ MigJobNext(const char *schema, bool include_paused, MigJobKind *only_kind)
 	job->end_block = DatumGetInt64(SPI_getbinval(tup, desc, 12, &isnull));
 	job->rows_done = DatumGetInt64(SPI_getbinval(tup, desc, 13, &isnull));
 	job->rows_total = DatumGetInt64(SPI_getbinval(tup, desc, 14, &isnull));
+	job->relname = SPI_getvalue(tup, desc, 15);
+	job->objname = SPI_getvalue(tup, desc, 16);
+	job->native = DatumGetBool(SPI_getbinval(tup, desc, 17, &isnull));
 	return job;
 }
 
@@ -323,6 +332,8 @@ MigJobCopy(MigJob *job, MemoryContext cxt)
 	copy->migration = pstrdup(job->migration);
 	copy->name = job->name ? pstrdup(job->name) : NULL;
 	copy->snapshot = job->snapshot ? pstrdup(job->snapshot) : NULL;
+	copy->relname = job->relname ? pstrdup(job->relname) : NULL;
+	copy->objname = job->objname ? pstrdup(job->objname) : NULL;
 	copy->description = job->description ? pstrdup(job->description) : NULL;
 	MemoryContextSwitchTo(oldcxt);
 	return copy;
@@ -420,8 +431,8 @@ MigJobDescribe(MigJob *job)
 
 	if (job->description != NULL)
 		return job->description;
-	table = get_rel_name(job->relid);
-	qtable = table ?
+	table = job->relname ? NULL : get_rel_name(job->relid);
+	qtable = job->relname ? job->relname : table ?
 		quote_qualified_identifier(get_namespace_name(get_rel_namespace(job->relid)), table) :
 		psprintf("%u", job->relid);
 	switch (job->kind)
@@ -435,7 +446,8 @@ MigJobDescribe(MigJob *job)
 			break;
 		case MIG_JOB_VALIDATE:
 			{
-				char	   *con = get_constraint_name(job->objid);
+				char	   *con = job->objname ? job->objname :
+					get_constraint_name(job->objid);
 
 				job->description = psprintf("validation of constraint %s on %s",
 											con ? quote_identifier(con) : "?",
@@ -444,7 +456,8 @@ MigJobDescribe(MigJob *job)
 			}
 		case MIG_JOB_DROP_INDEX:
 			{
-				char	   *index = get_rel_name(job->objid);
+				char	   *index = job->objname ? job->objname :
+					get_rel_name(job->objid);
 
 				job->description = psprintf("drop of index %s on %s",
 											index ? quote_identifier(index) : "?",
@@ -453,6 +466,122 @@ MigJobDescribe(MigJob *job)
 			}
 	}
 	return job->description;
+}
+
+/* the error of a backfill restored from a dump before it was done */
+static void
+restored_backfill_error(const char *qtable, const char *migration,
+						const char *schema, bool at_complete)
+{
+	ereport(ERROR,
+			errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			at_complete ?
+			errmsg("cannot complete migration \"%s\": it was restored from a dump taken while its backfill of %s was unfinished",
+				   migration, qtable) :
+			errmsg("backfill of %s cannot be finished: migration \"%s\" was restored from a dump taken while the backfill was unfinished",
+				   qtable, migration),
+			errdetail("The restored rows carry new transaction IDs, so the backfill cannot tell the rows that predate the migration from those written since; roll the migration back with mig.rollback('%s') and start it again.",
+					  schema),
+			errhint("The old version is unchanged, and rollback brings the tables back to it exactly."));
+}
+
+void
+MigJobIdentify(MigJob *job)
+{
+	Oid			relid;
+
+	if (job->identified)
+		return;
+	if (job->kind == MIG_JOB_DROP_INDEX)
+	{
+		/* queued by complete: the index is what counts, its table may have been renamed or dropped */
+		Oid			indexoid = MigIdentIndex(job->objid, job->objname,
+											 get_namespace_oid(job->schema, true),
+											 job->native, job->migration);
+
+		job->objid = indexoid;
+		if (OidIsValid(indexoid))
+			job->relid = IndexGetRelation(indexoid, false);
+		job->identified = true;
+		return;
+	}
+
+	relid = MigIdentRelation(job->relid, job->relname, job->native, "table",
+							 job->migration);
+	if (!OidIsValid(relid))
+		ereport(ERROR,
+				errcode(ERRCODE_UNDEFINED_TABLE),
+				errmsg("table %s of migration \"%s\" does not exist",
+					   job->relname ? job->relname : psprintf("with OID %u", job->relid),
+					   job->migration),
+				errdetail("It was dropped while the job was waiting to run; roll the migration back with mig.rollback('%s').",
+						  job->schema));
+	job->moved = relid != job->relid;
+	job->relid = relid;
+
+	if (job->kind == MIG_JOB_BACKFILL && (!job->native || job->moved))
+		restored_backfill_error(job->relname ? job->relname : MigIdentRelationName(relid),
+								job->migration, job->schema, false);
+	if (job->kind == MIG_JOB_VALIDATE)
+	{
+		Oid			conoid = MigIdentConstraint(relid, job->moved ? InvalidOid : relid,
+												job->objid, job->objname,
+												job->native);
+
+		if (!OidIsValid(conoid))
+			ereport(ERROR,
+					errcode(ERRCODE_UNDEFINED_OBJECT),
+					errmsg("constraint %s of migration \"%s\" does not exist",
+						   job->objname ? quote_identifier(job->objname) :
+						   psprintf("with OID %u", job->objid),
+						   job->migration),
+					errdetail("It was dropped while its job was waiting to validate it; roll the migration back with mig.rollback('%s').",
+							  job->schema));
+		job->objid = conoid;
+	}
+	/* an index job finds its index by name (job_run.c) */
+	job->identified = true;
+}
+
+void
+MigJobsCheckRestored(const char *schema, const char *migration)
+{
+	Oid			argtypes[2] = {NAMEOID, TEXTOID};
+	Datum		values[2] = {name_datum(schema), CStringGetTextDatum(migration)};
+	bool		native = MigIdentNative(schema, migration);
+	List	   *relids = NIL;
+	List	   *relnames = NIL;
+	ListCell   *lc;
+	ListCell   *nc;
+	uint64		i;
+
+	if (SPI_execute_with_args("SELECT relid, relname FROM mig.job_queue"
+							  " WHERE schema = $1 AND migration = $2"
+							  "   AND kind = 'backfill' AND state <> 'done'",
+							  2, argtypes, values, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the jobs of migration \"%s\"", migration);
+	for (i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+
+		relids = lappend_oid(relids,
+							 DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
+															SPI_tuptable->tupdesc, 1,
+															&isnull)));
+		relnames = lappend(relnames, SPI_getvalue(SPI_tuptable->vals[i],
+												  SPI_tuptable->tupdesc, 2));
+	}
+	forboth(lc, relids, nc, relnames)
+	{
+		Oid			recorded = lfirst_oid(lc);
+		char	   *relname = lfirst(nc);
+		Oid			relid = MigIdentRelation(recorded, relname, native, "table",
+											 migration);
+
+		if (!native || (OidIsValid(relid) && relid != recorded))
+			restored_backfill_error(relname ? relname : psprintf("table with OID %u", recorded),
+									migration, schema, true);
+	}
 }
 
 bool

@@ -33,6 +33,12 @@ typedef struct MigJob
 	Oid			relid;
 	Oid			objid;			/* index or constraint */
 	char	   *name;			/* index name */
+	/* the names relid and objid had when start finished (state_ident.h) */
+	char	   *relname;
+	char	   *objname;
+	bool		native;			/* the state was written in this database */
+	bool		identified;		/* relid and objid are checked (MigJobIdentify) */
+	bool		moved;			/* the table is not the one the job recorded */
 	bool		running;		/* state 'running': it may have started */
 	int			attempts;
 	/* backfill */
@@ -78,6 +84,20 @@ extern void MigJobsRunInline(const char *schema, const char *migration,
 /* The next job to run, or NULL; paused jobs are skipped unless asked for. */
 extern MigJob *MigJobNext(const char *schema, bool include_paused,
 						  MigJobKind *only_kind);
+
+/*
+ * Find the job's table and object by the OIDs and names it recorded (after
+ * a restore they are other objects' OIDs), or raise an error that says
+ * what is missing.  A backfill also checks that its snapshot is this
+ * database's.  Needs a transaction.
+ */
+extern void MigJobIdentify(MigJob *job);
+
+/*
+ * Refuse to complete a migration restored from a dump taken before its
+ * backfills were done: they cannot be finished exactly.
+ */
+extern void MigJobsCheckRestored(const char *schema, const char *migration);
 
 /* A copy of a job in another memory context (SPI frees its own). */
 extern MigJob *MigJobCopy(MigJob *job, MemoryContext cxt);

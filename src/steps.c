@@ -18,6 +18,7 @@
 #include "ddl.h"
 #include "model.h"
 #include "state.h"
+#include "state_ident.h"
 #include "jobs.h"
 #include "steps.h"
 
@@ -29,6 +30,11 @@ typedef struct MigStep
 	Oid			objid;
 	char	   *name;
 	char	   *text;
+	/* the names of relid, attnum and objid when start finished */
+	char	   *relname;
+	char	   *attname;
+	char	   *objname;
+	bool		gone;			/* rollback: its relation no longer exists */
 } MigStep;
 
 typedef struct StepContext
@@ -43,6 +49,8 @@ static const char *phase_name(MigPhase phase);
 static void steps_error_context(void *arg);
 static void step_run(MigStep *step, MigPhase phase, const char *schema,
 					 const char *migration);
+static void steps_identify(List *steps, MigPhase phase, const char *schema,
+						   const char *migration);
 static char *constraint_name(Oid conoid);
 static char *index_name(Oid indexoid);
 
@@ -130,7 +138,8 @@ MigStepsRun(const char *schema, const char *migration, MigPhase phase)
 	values[2] = CStringGetTextDatum(phase_name(phase));
 	rc = SPI_execute_with_args(psprintf("SELECT step->>'kind', (step->>'relid')::oid,"
 										" (step->>'attnum')::int4, (step->>'objid')::oid,"
-										" step->>'name', step->>'sql'"
+										" step->>'name', step->>'sql',"
+										" step->>'table', step->>'column', step->>'object'"
 										" FROM mig.steps WHERE schema = $1 AND migration = $2"
 										" AND phase = $3 ORDER BY seq %s",
 										phase == MIG_PHASE_COMPLETE ? "ASC" : "DESC"),
@@ -155,24 +164,145 @@ MigStepsRun(const char *schema, const char *migration, MigPhase phase)
 		step->objid = isnull ? InvalidOid : DatumGetObjectId(d);
 		step->name = SPI_getvalue(tup, desc, 5);
 		step->text = SPI_getvalue(tup, desc, 6);
+		step->relname = SPI_getvalue(tup, desc, 7);
+		step->attname = SPI_getvalue(tup, desc, 8);
+		step->objname = SPI_getvalue(tup, desc, 9);
 		steps = lappend(steps, step);
 	}
 
 	errcallback.callback = steps_error_context;
 	errcallback.previous = error_context_stack;
 	error_context_stack = &errcallback;
+
+	/* every step's objects are found before any step runs */
+	steps_identify(steps, phase, schema, migration);
+
 	foreach(lc, steps)
 	{
 		MigStep    *step = lfirst(lc);
 		StepContext ctx = {migration, phase, foreach_current_index(lc) + 1, step};
 
 		errcallback.arg = &ctx;
+		if (step->gone)
+			continue;
 		if (strcmp(step->kind, "sql") == 0)
 			ran_sql = true;
 		step_run(step, phase, schema, migration);
 	}
 	error_context_stack = errcallback.previous;
 	return ran_sql;
+}
+
+static bool
+constraint_step(const char *kind)
+{
+	return strcmp(kind, "rename_constraint") == 0 ||
+		strcmp(kind, "validate_constraint") == 0 ||
+		strcmp(kind, "drop_constraint") == 0;
+}
+
+/*
+ * Find the objects of every step by the OIDs and attribute numbers it
+ * recorded, checked against the names recorded with them (see
+ * state_ident.h): after a restore from a dump, or tables dropped and
+ * restored, the OIDs are other objects' or nothing, and the attribute
+ * numbers may differ.  The steps then run on what was found: OIDs do not
+ * change while they run, whatever they rename.  Anything that cannot be
+ * found is an error here, before any step has changed anything; in a
+ * rollback, a step whose table is gone has nothing left to undo.
+ */
+static void
+steps_identify(List *steps, MigPhase phase, const char *schema,
+			   const char *migration)
+{
+	bool		native = MigIdentNative(schema, migration);
+	ListCell   *lc;
+
+	foreach(lc, steps)
+	{
+		MigStep    *step = lfirst(lc);
+		Oid			recorded_relid = step->relid;
+		Oid			relid;
+
+		if (!OidIsValid(step->relid))
+			continue;			/* raw SQL */
+		relid = MigIdentRelation(step->relid, step->relname, native, "table",
+								 migration);
+		if (!OidIsValid(relid))
+		{
+			if (phase == MIG_PHASE_ROLLBACK)
+			{
+				step->gone = true;
+				continue;
+			}
+			ereport(ERROR,
+					errcode(ERRCODE_UNDEFINED_TABLE),
+					errmsg("table %s of migration \"%s\" does not exist",
+						   step->relname ? step->relname : psprintf("with OID %u", step->relid),
+						   migration),
+					errdetail("It was dropped while the migration was in progress."),
+					errhint("Roll the migration back with mig.rollback('%s').", schema));
+		}
+		step->relid = relid;
+		if (step->attnum != InvalidAttrNumber)
+			step->attnum = MigIdentColumn(relid, recorded_relid, step->attnum,
+										  step->attname, native, migration);
+		if (!OidIsValid(step->objid))
+			continue;
+		if (constraint_step(step->kind))
+		{
+			Oid			conoid = MigIdentConstraint(relid, recorded_relid, step->objid,
+													step->objname, native);
+
+			/* a rollback's constraint may have gone with its column */
+			if (!OidIsValid(conoid) &&
+				!(phase == MIG_PHASE_ROLLBACK && strcmp(step->kind, "drop_constraint") == 0))
+				ereport(ERROR,
+						errcode(ERRCODE_UNDEFINED_OBJECT),
+						errmsg("constraint %s of table %s of migration \"%s\" does not exist",
+							   step->objname ? quote_identifier(step->objname) :
+							   psprintf("with OID %u", step->objid),
+							   MigIdentRelationName(relid), migration),
+						errdetail("It was dropped while the migration was in progress."),
+						errhint("Roll the migration back with mig.rollback('%s').", schema));
+			step->objid = conoid;
+		}
+		else if (strcmp(step->kind, "sequence_owner") == 0)
+		{
+			Oid			seqoid = MigIdentRelation(step->objid, step->objname, native,
+												  "sequence", migration);
+
+			if (!OidIsValid(seqoid))
+				ereport(ERROR,
+						errcode(ERRCODE_UNDEFINED_OBJECT),
+						errmsg("sequence %s of migration \"%s\" does not exist",
+							   step->objname ? step->objname :
+							   psprintf("with OID %u", step->objid),
+							   migration),
+						errdetail("It was dropped while the migration was in progress."));
+			step->objid = seqoid;
+		}
+		else
+		{
+			/* an index, in its table's schema; one that is gone was not dumped, or was dropped */
+			Oid			indexoid = MigIdentIndex(step->objid, step->objname,
+												 get_rel_namespace(relid), native,
+												 migration);
+
+			if (!OidIsValid(indexoid) &&
+				strcmp(step->kind, "drop_index") != 0 &&
+				strcmp(step->kind, "drop_index_concurrently") != 0)
+				ereport(ERROR,
+						errcode(ERRCODE_UNDEFINED_OBJECT),
+						errmsg("index %s of table %s of migration \"%s\" does not exist",
+							   step->objname ? quote_identifier(step->objname) :
+							   psprintf("with OID %u", step->objid),
+							   MigIdentRelationName(relid), migration),
+						errdetail("It was dropped while the migration was in progress."),
+						errhint("Roll the migration back with mig.rollback('%s').", schema));
+			step->objid = indexoid;
+		}
+	}
 }
 
 static char *
