@@ -116,7 +116,10 @@ job_index(MigJob *job, bool *valid)
 				errcode(ERRCODE_UNDEFINED_OBJECT),
 				errmsg("index \"%s\" of migration \"%s\" does not exist",
 					   job->name, job->migration),
-				errdetail("It was dropped while its job was waiting to build it."),
+				job->native ?
+				errdetail("It was dropped while its job was waiting to build it.") :
+				errdetail("The migration was restored from a dump taken before the index was built, and pg_dump leaves out unfinished indexes; roll the migration back with mig.rollback('%s') and start it again.",
+						  job->schema),
 				errhint("Roll the migration back with mig.rollback('%s').", job->schema));
 	tup = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(indexoid));
 	if (!HeapTupleIsValid(tup))
