@@ -24,7 +24,9 @@
 # completed.  shop's migration completes, with every row right.
 #
 # Plain format, through psql, into another database of the source cluster
-# (same system identifier, another database OID): the same.
+# (same system identifier, another database OID): the same.  And the
+# custom format again into the source database itself, emptied first (its
+# own system identifier and database OID, new OIDs for every table).
 #
 # Nothing writes to a migrated table between the restore and its rollback
 # or complete: the restored dual-write trigger has no rules it may use
@@ -261,6 +263,32 @@ is($src->safe_psql('app', q{SELECT mig.complete('public')}),
 	'public_02_mid', 'in the source database, the paused migration still completes');
 is($src->safe_psql('app', q{SELECT count(*) FILTER (WHERE note = 'n' || id) || '/' || count(*) FROM acct}),
 	'3000/3000', 'with every row right');
+
+#
+# The same database, its schemas dropped and the dump restored into it: the
+# state's origin is this database's, but every table has a new OID.
+#
+$src->safe_psql(
+	'app', q{
+	DROP EXTENSION migrate_ext CASCADE;
+	DO $$
+	DECLARE
+		s name;
+	BEGIN
+		FOR s IN SELECT nspname FROM pg_catalog.pg_namespace
+				 WHERE nspname NOT LIKE 'pg\_%' AND nspname <> 'information_schema'
+		LOOP
+			EXECUTE format('DROP SCHEMA %I CASCADE', s);
+		END LOOP;
+	END
+	$$;
+	CREATE SCHEMA public;
+});
+$src->command_ok([ 'pg_restore', '-d', $src->connstr('app'), "$dir/app.dump" ],
+	'pg_restore of the custom-format dump into the database it was taken from, emptied');
+isnt($src->safe_psql('app', q{SELECT 'acct'::regclass::oid}), $acct_relid,
+	'acct has another OID after the restore');
+check_restored($src, 'app', 'same database');
 
 ok($src->safe_psql('postgres', 'SELECT 1') eq '1' && $dst->safe_psql('postgres', 'SELECT 1') eq '1',
 	'both servers are up');
