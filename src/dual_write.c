@@ -203,10 +203,6 @@ dual_write_load(DualWriteEntry *entry, Relation rel)
 							  " pg_catalog.jsonb_array_elements(d.rules) WITH ORDINALITY AS e(r, n)"
 							  " WHERE d.relid = $1"
 							  "   AND (m.origin IS NULL OR m.origin = mig.origin())"
-							  "   AND (d.relname IS NULL OR d.relname ="
-							  "     (SELECT pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname)"
-							  "      FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
-							  "      WHERE c.oid = $1))"
 							  " ORDER BY e.n",
 							  1, argtypes, values, NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read the dual-write rules of relation %u",
