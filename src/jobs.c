@@ -494,7 +494,7 @@ MigJobIdentify(MigJob *job)
 		return;
 	if (job->kind == MIG_JOB_DROP_INDEX)
 	{
-		/* queued by complete: the index is what counts, its table may have been renamed or dropped */
+		/* queued by complete, which may have renamed or dropped its table */
 		Oid			indexoid = MigIdentIndex(job->objid, job->objname,
 											 get_namespace_oid(job->schema, true),
 											 job->native, job->migration);

@@ -170,13 +170,12 @@ MigStepsRun(const char *schema, const char *migration, MigPhase phase)
 		steps = lappend(steps, step);
 	}
 
-	errcallback.callback = steps_error_context;
-	errcallback.previous = error_context_stack;
-	error_context_stack = &errcallback;
-
 	/* every step's objects are found before any step runs */
 	steps_identify(steps, phase, schema, migration);
 
+	errcallback.callback = steps_error_context;
+	errcallback.previous = error_context_stack;
+	error_context_stack = &errcallback;
 	foreach(lc, steps)
 	{
 		MigStep    *step = lfirst(lc);
@@ -284,7 +283,10 @@ steps_identify(List *steps, MigPhase phase, const char *schema,
 		}
 		else
 		{
-			/* an index, in its table's schema; one that is gone was not dumped, or was dropped */
+			/*
+			 * An index, in its table's schema.  One to drop may be gone: it
+			 * was dropped, or it was not valid when the dump was taken.
+			 */
 			Oid			indexoid = MigIdentIndex(step->objid, step->objname,
 												 get_rel_namespace(relid), native,
 												 migration);
