@@ -175,7 +175,8 @@ MigIdentIndex(Oid indexoid, const char *name, Oid namespace, bool native,
 
 AttrNumber
 MigIdentColumn(Oid relid, Oid recorded_relid, AttrNumber attnum,
-			   const char *attname, bool native, const char *migration)
+			   const char *attname, bool native, const char *migration,
+			   bool missing_ok)
 {
 	char	   *current;
 	AttrNumber	found;
@@ -184,6 +185,8 @@ MigIdentColumn(Oid relid, Oid recorded_relid, AttrNumber attnum,
 	{
 		if (native && relid == recorded_relid)
 			return attnum;
+		if (missing_ok)
+			return InvalidAttrNumber;
 		ereport(ERROR,
 				errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				errmsg("column %d of table %s of migration \"%s\" cannot be identified",
@@ -194,7 +197,7 @@ MigIdentColumn(Oid relid, Oid recorded_relid, AttrNumber attnum,
 	if (current != NULL && strcmp(current, attname) == 0)
 		return attnum;
 	found = get_attnum(relid, attname);
-	if (found == InvalidAttrNumber)
+	if (found == InvalidAttrNumber && !missing_ok)
 		ereport(ERROR,
 				errcode(ERRCODE_UNDEFINED_COLUMN),
 				errmsg("column \"%s\" of table %s of migration \"%s\" does not exist",

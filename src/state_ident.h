@@ -52,11 +52,13 @@ extern Oid	MigIdentIndex(Oid indexoid, const char *name, Oid namespace,
 
 /*
  * The column of relid (already resolved from recorded_relid) recorded as
- * attnum with name attname; an error if it no longer exists.
+ * attnum with name attname; if it no longer exists, InvalidAttrNumber when
+ * missing_ok, else an error.
  */
 extern AttrNumber MigIdentColumn(Oid relid, Oid recorded_relid,
 								 AttrNumber attnum, const char *attname,
-								 bool native, const char *migration);
+								 bool native, const char *migration,
+								 bool missing_ok);
 
 /* The constraint of relid recorded as conoid with name conname, or InvalidOid. */
 extern Oid	MigIdentConstraint(Oid relid, Oid recorded_relid, Oid conoid,

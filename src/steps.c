@@ -34,7 +34,7 @@ typedef struct MigStep
 	char	   *relname;
 	char	   *attname;
 	char	   *objname;
-	bool		gone;			/* rollback: its relation no longer exists */
+	bool		gone;			/* rollback: its table or column no longer exists */
 } MigStep;
 
 typedef struct StepContext
@@ -244,8 +244,17 @@ steps_identify(List *steps, MigPhase phase, const char *schema,
 		}
 		step->relid = relid;
 		if (step->attnum != InvalidAttrNumber)
+		{
+			/* a rollback's column that is gone has nothing left to undo */
 			step->attnum = MigIdentColumn(relid, recorded_relid, step->attnum,
-										  step->attname, native, migration);
+										  step->attname, native, migration,
+										  phase == MIG_PHASE_ROLLBACK);
+			if (step->attnum == InvalidAttrNumber)
+			{
+				step->gone = true;
+				continue;
+			}
+		}
 		if (!OidIsValid(step->objid))
 			continue;
 		if (constraint_step(step->kind))

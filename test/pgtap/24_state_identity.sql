@@ -14,7 +14,7 @@ BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION migrate_ext;
 
-SELECT plan(37);
+SELECT plan(42);
 
 CREATE SCHEMA app;
 CREATE TABLE app.items (id integer PRIMARY KEY, gone integer, name text NOT NULL,
@@ -178,6 +178,22 @@ SELECT throws_ok($$SELECT mig.rollback('app')$$, '55000',
 	'rollback refuses a table renamed behind the migration''s back');
 ALTER TABLE app.items_renamed RENAME TO items;
 SELECT lives_ok($$SELECT mig.rollback('app')$$, 'once it is renamed back, rollback succeeds');
+
+------------------------------------------------------------------------------
+-- a column of the migration dropped by hand
+------------------------------------------------------------------------------
+CREATE TEMP TABLE before3 AS SELECT pg_temp.shape('items') AS s, pg_temp.rows('items') AS r;
+SELECT is(mig.start('06_label', $j${"operations": [
+	{"add_column": {"table": "items", "column": {"name": "label", "type": "text", "nullable": true}}}]}$j$, 'app'),
+	'app_06_label', 'another migration starts');
+DROP VIEW app_06_label.items;
+ALTER TABLE app.items DROP COLUMN _mig_new_label;
+SELECT throws_ok($$SELECT mig.complete('app')$$, '42703',
+	'column "_mig_new_label" of table app.items of migration "06_label" does not exist',
+	'complete refuses, naming the column');
+SELECT is(mig.rollback('app'), 'app_03_many', 'rollback succeeds: the column it would drop is gone');
+SELECT is(pg_temp.shape('items'), (SELECT s FROM before3), 'the table is as before start');
+SELECT is(pg_temp.rows('items'), (SELECT r FROM before3), 'with its rows');
 
 SELECT * FROM finish();
 ROLLBACK;
