@@ -73,6 +73,7 @@ COMMENT ON TABLE @extschema@.steps IS
 CREATE TABLE @extschema@.dual_writes (
 	relid		oid PRIMARY KEY,
 	relname		text,			-- schema-qualified, checked with relid
+	columns		jsonb,			-- column names by attnum (null: dropped) at start
 	schema		name NOT NULL,
 	migration	text NOT NULL,
 	old_version	text NOT NULL,

@@ -198,11 +198,19 @@ dual_write_load(DualWriteEntry *entry, Relation rel)
 	if (SPI_execute_with_args("SELECT d.schema::text, d.old_version, d.new_version,"
 							  " r->>'direction', (r->>'target')::int4, r->>'sql',"
 							  " ARRAY(SELECT pg_catalog.jsonb_array_elements_text(r->'names'))"
-							  " FROM mig.dual_writes d"
-							  " JOIN mig.migrations m ON m.schema = d.schema AND m.name = d.migration,"
+							  " FROM mig.dual_writes d,"
 							  " pg_catalog.jsonb_array_elements(d.rules) WITH ORDINALITY AS e(r, n)"
 							  " WHERE d.relid = $1"
-							  "   AND (m.origin IS NULL OR m.origin = mig.origin())"
+							  "   AND NOT EXISTS (SELECT 1"
+							  "     FROM pg_catalog.jsonb_array_elements(d.rules) u,"
+							  "     LATERAL (SELECT (u->>'target')::int4 AS attnum"
+							  "       UNION ALL SELECT o.n::int4"
+							  "       FROM pg_catalog.jsonb_array_elements(u->'names') WITH ORDINALITY AS o(v, n)"
+							  "       WHERE pg_catalog.jsonb_typeof(o.v) <> 'null') x"
+							  "     WHERE d.columns IS NOT NULL"
+							  "       AND d.columns->>(x.attnum - 1) IS DISTINCT FROM"
+							  "         (SELECT a.attname::text FROM pg_catalog.pg_attribute a"
+							  "          WHERE a.attrelid = $1 AND a.attnum = x.attnum AND NOT a.attisdropped))"
 							  " ORDER BY e.n",
 							  1, argtypes, values, NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read the dual-write rules of relation %u",

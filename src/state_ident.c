@@ -78,7 +78,10 @@ MigIdentRecord(const char *schema, const char *migration)
 							  "   AND s.step ? 'relid' AND NOT s.step ? 'table'",
 							  2, argtypes, values, NULL, false, 0) < 0 ||
 		SPI_execute_with_args("UPDATE mig.dual_writes d"
-							  " SET relname = " QUALIFIED_NAME_SQL("d.relid")
+							  " SET relname = " QUALIFIED_NAME_SQL("d.relid") ","
+							  "  columns = (SELECT pg_catalog.jsonb_agg(CASE WHEN a.attisdropped THEN NULL"
+							  "   ELSE a.attname::text END ORDER BY a.attnum)"
+							  "   FROM pg_catalog.pg_attribute a WHERE a.attrelid = d.relid AND a.attnum > 0)"
 							  " WHERE d.schema = $1 AND d.migration = $2 AND d.relname IS NULL",
 							  2, argtypes, values, NULL, false, 0) < 0 ||
 		SPI_execute_with_args("UPDATE mig.job_queue j"

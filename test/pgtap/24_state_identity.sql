@@ -14,7 +14,7 @@ BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION migrate_ext;
 
-SELECT plan(42);
+SELECT plan(46);
 
 CREATE SCHEMA app;
 CREATE TABLE app.items (id integer PRIMARY KEY, gone integer, name text NOT NULL,
@@ -194,6 +194,25 @@ SELECT throws_ok($$SELECT mig.complete('app')$$, '42703',
 SELECT is(mig.rollback('app'), 'app_03_many', 'rollback succeeds: the column it would drop is gone');
 SELECT is(pg_temp.shape('items'), (SELECT s FROM before3), 'the table is as before start');
 SELECT is(pg_temp.rows('items'), (SELECT r FROM before3), 'with its rows');
+
+------------------------------------------------------------------------------
+-- another system identifier, the same OIDs and attribute numbers (what
+-- pg_upgrade gives): the dual-write rules still apply, the backfill is
+-- refused
+------------------------------------------------------------------------------
+SELECT is(mig.start('07_label', $j${"operations": [
+	{"add_column": {"table": "items", "column": {"name": "label", "type": "text"}, "up": "'L' || id"}}]}$j$, 'app'),
+	'app_07_label', 'another migration starts');
+UPDATE mig.migrations SET origin = '1/1' WHERE schema = 'app' AND name = '07_label';
+SET LOCAL search_path = app_03_many;
+INSERT INTO items (id, name, price, note) VALUES (1000, 'item 1000', 5, 'n1000');
+RESET search_path;
+SELECT is((SELECT _mig_new_label FROM app.items WHERE id = 1000), 'L1000',
+	'a write through the old version still gets its new column from up');
+SELECT throws_like($$CALL mig.backfill('app')$$,
+	'backfill of app.items cannot be finished: migration "07_label" was restored from a dump%',
+	'the backfill is refused: its snapshot is another cluster''s');
+SELECT is(mig.rollback('app'), 'app_03_many', 'rollback succeeds');
 
 SELECT * FROM finish();
 ROLLBACK;
