@@ -290,8 +290,11 @@ isnt($src->safe_psql('app', q{SELECT 'acct'::regclass::oid}), $acct_relid,
 	'acct has another OID after the restore');
 check_restored($src, 'app', 'same database');
 
-ok($src->safe_psql('postgres', 'SELECT 1') eq '1' && $dst->safe_psql('postgres', 'SELECT 1') eq '1',
-	'both servers are up');
+foreach my $node ($src, $dst)
+{
+	unlike(slurp_file($node->logfile), qr/terminated by signal|was terminated by exception/,
+		$node->name . ': no server process crashed');
+}
 
 $src->stop;
 $dst->stop;
