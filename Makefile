@@ -31,7 +31,8 @@ OBJS = \
 	src/state.o \
 	src/steps.o \
 	src/views.o \
-	src/worker.o
+	src/worker.o \
+	src/write_route.o
 PGFILEDESC = "migrate_ext - zero-downtime schema migrations"
 
 DATA = $(wildcard sql/$(EXTENSION)--*.sql)
