@@ -333,9 +333,9 @@ dual_write_unknown(Relation rel, Trigger *trigger)
 			errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 			errmsg("table \"%s\" has no dual-write state", table),
 			trigger != NULL ?
-			errdetail("Trigger \"%s\" runs mig.dual_write(), but no active migration writes this table (mig.dual_writes has no row for it).",
+			errdetail("Trigger \"%s\" runs mig.dual_write(), but no active migration writes this table (mig.dual_writes has no rules for it).",
 					  trigger->tgname) :
-			errdetail("No active migration writes this table (mig.dual_writes has no row for it)."),
+			errdetail("No active migration writes this table (mig.dual_writes has no rules for it)."),
 			errhint("mig.dual_write() is the trigger mig.start installs; drop a trigger that runs it on a table no migration changes."));
 }
 
