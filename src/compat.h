@@ -108,7 +108,7 @@ typedef bool MigUpdateIndexes;
  * execute_once argument in PostgreSQL 18.
  */
 #if PG_VERSION_NUM >= 160000
-#include "parser/parsetree.h"
+#include "parser/parse_relation.h"
 #define MigRtePerms(stmt, rte) \
 	((rte)->perminfoindex == 0 ? (AclMode) 0 : \
 	 getRTEPermissionInfo((stmt)->permInfos, (rte))->requiredPerms)
