@@ -21,8 +21,10 @@
  *		When the library is not preloaded, it is loaded by the first call of
  *		the trigger, in the middle of a statement the hooks did not see; for
  *		that statement only, the targets are read from the active portal's
- *		plans.  Writes no hooked executor runs (COPY, logical replication)
- *		have no view: they are writes to the table itself.
+ *		plans (so a function it calls that writes such a table itself is
+ *		taken for a write through the view too).  Writes no hooked executor
+ *		runs (COPY, logical replication) have no view: they are writes to
+ *		the table itself.
  *
  *-------------------------------------------------------------------------
  */
@@ -61,6 +63,7 @@ static int	route_depth = 0;
 /* library loaded in the middle of a statement: when, and its portal's route */
 static TimestampTz loaded_during = 0;
 static Portal portal_route_of = NULL;
+static int	portal_route_location = -1;
 static MigRoute *portal_route = NULL;
 
 static void route_ExecutorRun(MIG_EXECUTOR_RUN_ARGS);
@@ -268,10 +271,21 @@ MigWriteRouteTarget(Oid relid)
 	if (route_depth == 0)
 	{
 		/* no hooked executor: was the library loaded during this statement? */
+		int			location;
+
 		if (loaded_during == 0 || ActivePortal == NULL ||
 			GetCurrentStatementStartTimestamp() != loaded_during)
 			return NULL;
-		if (portal_route_of != ActivePortal)
+
+		/*
+		 * The statements of one query string share its start time, and a
+		 * portal may be allocated where the previous one was: the cached
+		 * answer is for this statement only if its place in the string is
+		 * the same too.
+		 */
+		location = ActivePortal->stmts == NIL ? -1 :
+			linitial_node(PlannedStmt, ActivePortal->stmts)->stmt_location;
+		if (portal_route_of != ActivePortal || portal_route_location != location)
 		{
 			ListCell   *lc;
 
@@ -285,6 +299,7 @@ MigWriteRouteTarget(Oid relid)
 										ActivePortal->portalContext);
 			}
 			portal_route_of = ActivePortal;
+			portal_route_location = location;
 		}
 		route = portal_route;
 	}
