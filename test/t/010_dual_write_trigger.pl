@@ -253,6 +253,13 @@ SET migrate_ext.version = 'public_06_typo';
 UPDATE np_02_note.acct SET note = 'again' WHERE bal = 42;
 SELECT _mig_new_note FROM np.acct WHERE bal = 42;
 }), 'again', 'and so is its first UPDATE, whatever migrate_ext.version says');
+# one query string (\;): the library is loaded by its first statement, and
+# its second, a COPY into the table itself, is not routed by the first's view
+is($node->safe_psql('postgres', q{
+SET search_path = public;
+INSERT INTO np_02_note.acct (bal, note) VALUES (44, 'mine44') \; COPY np.acct (bal, _mig_new_note) FROM PROGRAM 'printf "45\tcopied\n"';
+SELECT string_agg(bal || ':' || _mig_new_note, ', ' ORDER BY bal) FROM np.acct WHERE bal IN (44, 45);
+}), '44:mine44, 45:up', 'in one query string, the statement after the one that loaded the library is routed by its own plan');
 ($state, $err) = run_sql(q{SET migrate_ext.version = 'public_06_typo';
 INSERT INTO np.acct (bal, _mig_new_note) VALUES (43, 'typo');});
 is($state, '22023', 'without preload, an unknown version is refused for a write to the table');
