@@ -109,6 +109,7 @@ typedef struct DualWriteEntry
 	List	   *deps;			/* other relations the rules' queries read */
 	char	   *path;			/* search_path the answer below is for */
 	bool		path_is_new;
+	int			busy;			/* rules running: no reload under them */
 } DualWriteEntry;
 
 typedef struct RuleErrorContext
@@ -134,6 +135,9 @@ static void rule_error_context(void *arg);
 static void rules_alloc(DualWriteRules *rules, int n);
 static void rules_compile(DualWriteEntry *entry, DualWriteRules *rules,
 						  Relation rel, const char *direction);
+static HeapTuple apply_rules_now(DualWriteEntry *entry, DualWriteRules *rules,
+								 Relation rel, HeapTuple tuple,
+								 TupleTableSlot *slot);
 
 void
 MigDualWriteInit(void)
@@ -396,8 +400,15 @@ dual_write_entry(Relation rel)
 	{
 		entry->cxt = NULL;
 		entry->valid = false;
+		entry->busy = 0;
 	}
-	if (!entry->valid)
+
+	/*
+	 * A rule may run a statement that changes what the rules depend on (a
+	 * function redefined) and writes the table again: that nested write
+	 * uses the rules as they are, which the outer one is still running.
+	 */
+	if (!entry->valid && entry->busy == 0)
 	{
 		PG_TRY();
 		{
@@ -532,11 +543,38 @@ rule_error_context(void *arg)
 
 /*
  * Run a direction's rules on a row (slot holds it): the row as they leave
- * it, in the current memory context.
+ * it, in the current memory context.  While they run, the entry is busy.
  */
 static HeapTuple
 apply_rules(DualWriteEntry *entry, DualWriteRules *rules, Relation rel,
 			HeapTuple tuple, TupleTableSlot *slot)
+{
+	HeapTuple	result;
+
+	/* the rules' state (values, expression context, slot) is per table */
+	if (entry->busy > 0)
+		ereport(ERROR,
+				errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				errmsg("an up or down expression of table \"%s\" writes to that table",
+					   RelationGetRelationName(rel)),
+				errdetail("The dual-write trigger cannot compute a row of a table while it computes another row of the same table."),
+				errhint("Write to the table from a trigger of its own, not from a migration's expression."));
+	entry->busy++;
+	PG_TRY();
+	{
+		result = apply_rules_now(entry, rules, rel, tuple, slot);
+	}
+	PG_FINALLY();
+	{
+		entry->busy--;
+	}
+	PG_END_TRY();
+	return result;
+}
+
+static HeapTuple
+apply_rules_now(DualWriteEntry *entry, DualWriteRules *rules, Relation rel,
+				HeapTuple tuple, TupleTableSlot *slot)
 {
 	const char *direction = rules == &entry->up ? "up" : "down";
 	HeapTuple	result;

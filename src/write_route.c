@@ -119,9 +119,13 @@ view_base(Oid viewid, char **schema)
 		}
 	}
 	if (OidIsValid(result))
+	{
 		*schema = get_namespace_name(RelationGetNamespace(view));
+		if (*schema == NULL)
+			result = InvalidOid;
+	}
 	relation_close(view, NoLock);
-	return OidIsValid(result) ? result : InvalidOid;
+	return result;
 }
 
 /*

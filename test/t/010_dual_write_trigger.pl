@@ -18,6 +18,9 @@
 #      target column is out of range, was dropped, or is missing; no
 #      direction; no expression; rules that are not an array; no rules):
 #      each write a clear error, never a crash or an internal error;
+#  (c2) an up expression that redefines a function (invalidating every
+#      table's compiled rules) and writes a table: its own (refused, 0A000)
+#      or another one (works);
 #  (d) mig.dual_write() attached to generated tables and written to
 #      (MigFuzz::trigger_fuzz): no crash, no internal error;
 #  (e) without the library preloaded, a session's first statement writing
@@ -199,6 +202,47 @@ ALTER TABLE acct DROP COLUMN _mig_new_bal CASCADE;
 is($state, '55000', 'a rule whose target column was dropped: 55000');
 like($err, qr/computes column number \d+, which the table does not have/, 'saying so');
 server_alive('a write to a table whose rule targets a dropped column');
+
+# (c2) an up expression that redefines a function (which invalidates every
+# table's compiled rules) and writes a table while the trigger runs it
+$node->safe_psql('postgres', q{
+CREATE SCHEMA rc;
+CREATE FUNCTION rc.write_same(n text) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+	IF n NOT LIKE 'nested%' THEN
+		EXECUTE 'CREATE OR REPLACE FUNCTION rc.noop() RETURNS int LANGUAGE sql AS ''SELECT 1''';
+		INSERT INTO rc.a1 (name) VALUES ('nested-' || n);
+	END IF;
+	RETURN upper(n);
+END $$;
+CREATE FUNCTION rc.write_other(n text) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+	EXECUTE 'CREATE OR REPLACE FUNCTION rc.noop() RETURNS int LANGUAGE sql AS ''SELECT 2''';
+	INSERT INTO rc.b (name) VALUES ('from-' || n);
+	RETURN upper(n);
+END $$;
+SET migrate_ext.start_jobs = off;
+SELECT mig.start('01_init', '{"operations": [
+	{"create_table": {"name": "a1", "columns": [{"name": "id", "type": "serial", "pk": true}, {"name": "name", "type": "text"}]}},
+	{"create_table": {"name": "a2", "columns": [{"name": "id", "type": "serial", "pk": true}, {"name": "name", "type": "text"}]}},
+	{"create_table": {"name": "b", "columns": [{"name": "id", "type": "serial", "pk": true}, {"name": "name", "type": "text"}]}}]}', 'rc');
+SELECT mig.complete('rc');
+SELECT mig.start('02_up', '{"operations": [
+	{"add_column": {"table": "a1", "up": "rc.write_same(name)", "column": {"name": "shout", "type": "text", "nullable": true}}},
+	{"add_column": {"table": "a2", "up": "rc.write_other(name)", "column": {"name": "shout", "type": "text", "nullable": true}}},
+	{"add_column": {"table": "b", "up": "lower(name)", "column": {"name": "quiet", "type": "text", "nullable": true}}}]}', 'rc');
+});
+($state, $err) = run_sql(q{INSERT INTO rc_01_init.a1 (name) VALUES ('x'), ('y')});
+is($state, '0A000', 'an up expression that writes its own table: 0A000');
+like($err, qr/an up or down expression of table "a1" writes to that table/, 'saying so') or diag($err);
+server_alive('an up expression writing its own table');
+($state, $err) = run_sql(q{INSERT INTO rc_01_init.a2 (name) VALUES ('x'), ('y')});
+is($state, '', 'an up expression that redefines a function and writes another migrated table works') or diag($err);
+is($node->safe_psql('postgres', q{
+SELECT string_agg(name || '=' || _mig_new_shout, ', ' ORDER BY id) FROM rc.a2;
+SELECT string_agg(name || '=' || _mig_new_quiet, ', ' ORDER BY id) FROM rc.b;
+}), "x=X, y=Y\nfrom-x=from-x, from-y=from-y", 'and both tables get their up values');
+server_alive('an up expression writing another table');
 
 # (d) the trigger fuzzer
 my $summary = MigFuzz::trigger_fuzz(
