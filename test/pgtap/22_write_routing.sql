@@ -7,7 +7,7 @@ BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION migrate_ext;
 
-SELECT plan(37);
+SELECT plan(40);
 
 CREATE SCHEMA rt;
 SELECT mig.start('01_init', '{"operations": [
@@ -106,6 +106,25 @@ END $$;
 SELECT rt.relabel('old_explicit', 'from_function');
 SELECT is(pg_temp.item('old_explicit'), 'label=from_function legacy=down:old_explicit',
 	'an UPDATE through the new version''s view in a PL/pgSQL function is a new-version write');
+
+-- a SQL function and a prepared statement
+CREATE FUNCTION rt.add_new(n text, l text) RETURNS void LANGUAGE sql AS $$
+	INSERT INTO rt_02_x.items (name, label) VALUES (n, l)
+$$;
+SELECT rt.add_new('sql_function', 'sf');
+SELECT is(pg_temp.item('sql_function'), 'label=sf legacy=down:sql_function',
+	'an INSERT through the new version''s view in a SQL function is a new-version write');
+PREPARE add_new(text, text) AS INSERT INTO rt_02_x.items (name, label) VALUES ($1, $2);
+EXECUTE add_new('prepared', 'p1');
+EXECUTE add_new('prepared2', 'p2');
+SELECT is(pg_temp.item('prepared2'), 'label=p2 legacy=down:prepared2',
+	'so is a prepared INSERT through it, executed again from its cached plan');
+DEALLOCATE add_new;
+INSERT INTO rt_02_x.items (id, name, label)
+	SELECT id, name, 'upserted' FROM rt.items WHERE name = 'upsert'
+	ON CONFLICT (id) DO UPDATE SET label = excluded.label;
+SELECT is(pg_temp.item('upsert'), 'label=upserted legacy=down:upsert',
+	'and the UPDATE of an INSERT ... ON CONFLICT DO UPDATE through it');
 
 -- nesting: a user trigger's statement, run between the rows of an outer
 -- statement, neither inherits nor clobbers the outer statement's route
