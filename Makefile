@@ -32,7 +32,8 @@ OBJS = \
 	src/state_ident.o \
 	src/steps.o \
 	src/views.o \
-	src/worker.o
+	src/worker.o \
+	src/write_route.o
 PGFILEDESC = "migrate_ext - zero-downtime schema migrations"
 
 DATA = $(wildcard sql/$(EXTENSION)--*.sql)
@@ -40,7 +41,7 @@ DATA = $(wildcard sql/$(EXTENSION)--*.sql)
 # pg_regress runs in a temporary instance with the library preloaded.
 REGRESS = parse_errors plan_errors
 REGRESS_OPTS = --temp-instance=./tmp_regress --temp-config=./test/regress.conf
-ISOLATION = lock_queue concurrent_start backfill_race
+ISOLATION = lock_queue concurrent_start backfill_race route_pooled
 ISOLATION_OPTS = --inputdir=test/isolation --outputdir=test/isolation/output_iso \
 	--temp-instance=./tmp_regress --temp-config=./test/regress.conf
 TAP_TESTS = 1

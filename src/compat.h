@@ -102,4 +102,27 @@ typedef bool MigUpdateIndexes;
 	ExecInsertIndexTuples((rri), (slot), (estate), true, false, NULL, NIL)
 #endif
 
+/*
+ * The privileges a statement needs on a relation moved from its range table
+ * entry to RTEPermissionInfo in PostgreSQL 16; ExecutorRun_hook lost its
+ * execute_once argument in PostgreSQL 18.
+ */
+#if PG_VERSION_NUM >= 160000
+#include "parser/parse_relation.h"
+#define MigRtePerms(stmt, rte) \
+	((rte)->perminfoindex == 0 ? (AclMode) 0 : \
+	 getRTEPermissionInfo((stmt)->permInfos, (rte))->requiredPerms)
+#else
+#define MigRtePerms(stmt, rte) ((rte)->requiredPerms)
+#endif
+#if PG_VERSION_NUM >= 180000
+#define MIG_EXECUTOR_RUN_ARGS \
+	QueryDesc *queryDesc, ScanDirection direction, uint64 count
+#define MIG_EXECUTOR_RUN_PASS queryDesc, direction, count
+#else
+#define MIG_EXECUTOR_RUN_ARGS \
+	QueryDesc *queryDesc, ScanDirection direction, uint64 count, bool execute_once
+#define MIG_EXECUTOR_RUN_PASS queryDesc, direction, count, execute_once
+#endif
+
 #endif							/* MIG_COMPAT_H */

@@ -19,11 +19,22 @@
  *		it evaluates the expressions over the new row and replaces the target
  *		columns.
  *
- *		Which version is writing: migrate_ext.version when set, otherwise the
- *		session's search_path, parsed (the first entry that is the new
- *		version, the old version or the base schema decides), so
- *		"public_02_x, public" and "\"public_02_x\"" are the new version.  The
- *		parsed answer is cached against the search_path string.
+ *		Which version is writing: the version schema of the view the
+ *		statement writes the table through (write_route.c), whatever the
+ *		session's settings say; for a write to the table itself,
+ *		migrate_ext.version when set (a name that is neither version of the
+ *		table's migration nor its base schema is an error: its writes would
+ *		be routed by a guess), otherwise the session's search_path, parsed
+ *		(the first entry that is the new version, the old version or the
+ *		base schema decides), so "public_02_x, public" and "\"public_02_x\""
+ *		are the new version.  The parsed answer is cached against the
+ *		search_path string.
+ *
+ *		The function is executable by PUBLIC (mig.start creates the trigger
+ *		as the migrating role, and PostgreSQL checks EXECUTE only when a
+ *		trigger is created), so anyone may attach it to a table of their
+ *		own: on a relation with no dual-write state, fired at another time
+ *		or with arguments, it raises an error and changes nothing.
  *
  *-------------------------------------------------------------------------
  */
@@ -56,6 +67,7 @@
 #include "dual_write.h"
 #include "migrate_ext.h"
 #include "rule_compile.h"
+#include "write_route.h"
 
 PG_FUNCTION_INFO_V1(mig_dual_write);
 
@@ -97,6 +109,7 @@ typedef struct DualWriteEntry
 	List	   *deps;			/* other relations the rules' queries read */
 	char	   *path;			/* search_path the answer below is for */
 	bool		path_is_new;
+	int			busy;			/* rules running: no reload under them */
 } DualWriteEntry;
 
 typedef struct RuleErrorContext
@@ -114,10 +127,17 @@ static void dual_write_invalidate_all(Datum arg, int cacheid, uint32 hashvalue);
 static DualWriteEntry *dual_write_entry(Relation rel);
 static void dual_write_load(DualWriteEntry *entry, Relation rel);
 static bool writer_is_new(DualWriteEntry *entry);
+static int	version_writer(DualWriteEntry *entry, const char *schema);
+static char *entry_table_name(DualWriteEntry *entry);
+static void dual_write_unknown(Relation rel, Trigger *trigger);
+static void rule_malformed(Relation rel, const char *what);
 static void rule_error_context(void *arg);
 static void rules_alloc(DualWriteRules *rules, int n);
 static void rules_compile(DualWriteEntry *entry, DualWriteRules *rules,
 						  Relation rel, const char *direction);
+static HeapTuple apply_rules_now(DualWriteEntry *entry, DualWriteRules *rules,
+								 Relation rel, HeapTuple tuple,
+								 TupleTableSlot *slot);
 
 void
 MigDualWriteInit(void)
@@ -192,6 +212,7 @@ dual_write_load(DualWriteEntry *entry, Relation rel)
 	entry->up.count = entry->down.count = 0;
 	entry->path = NULL;
 	entry->deps = NIL;
+	entry->base_schema = entry->old_version = entry->new_version = NULL;
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
@@ -237,21 +258,46 @@ dual_write_load(DualWriteEntry *entry, Relation rel)
 		TupleDesc	desc = SPI_tuptable->tupdesc;
 		bool		isnull;
 		char	   *direction = SPI_getvalue(tup, desc, 4);
-		AttrNumber	target = DatumGetInt32(SPI_getbinval(tup, desc, 5, &isnull));
+		Datum		target_datum = SPI_getbinval(tup, desc, 5, &isnull);
+		int32		target = isnull ? 0 : DatumGetInt32(target_datum);
 		char	   *sql = SPI_getvalue(tup, desc, 6);
-		ArrayType  *arr = DatumGetArrayTypeP(SPI_getbinval(tup, desc, 7, &isnull));
+		Datum		names_datum = SPI_getbinval(tup, desc, 7, &isnull);
+		ArrayType  *arr;
 		Datum	   *elems;
 		bool	   *elemnulls;
 		int			nelems;
 		List	   *names = NIL;
 		int			j;
-		DualWriteRules *rules = strcmp(direction, "up") == 0 ? &entry->up : &entry->down;
+		DualWriteRules *rules;
+
 		if (i == 0)
 		{
 			entry->base_schema = SPI_getvalue(tup, desc, 1);
 			entry->old_version = SPI_getvalue(tup, desc, 2);
 			entry->new_version = SPI_getvalue(tup, desc, 3);
+			if (entry->base_schema == NULL || entry->old_version == NULL ||
+				entry->new_version == NULL)
+				rule_malformed(rel, "names no schema or version");
 		}
+
+		/* the state is data: nothing in it is trusted to be well-formed */
+		if (direction == NULL ||
+			(strcmp(direction, "up") != 0 && strcmp(direction, "down") != 0))
+			rule_malformed(rel, "has no direction \"up\" or \"down\"");
+		if (sql == NULL)
+			rule_malformed(rel, "has no expression");
+		if (isnull)
+			rule_malformed(rel, "has no column names");
+		if (target < 1 || target > entry->desc->natts ||
+			TupleDescAttr(entry->desc, target - 1)->attisdropped)
+			ereport(ERROR,
+					errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					errmsg("dual-write rule \"%s\" of table \"%s\" computes column number %d, which the table does not have",
+						   sql, RelationGetRelationName(rel), target),
+					errdetail("The column was dropped, or the rules in mig.dual_writes do not belong to this table."),
+					errhint("Roll the migration back with mig.rollback()."));
+		rules = strcmp(direction, "up") == 0 ? &entry->up : &entry->down;
+		arr = DatumGetArrayTypeP(names_datum);
 		deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT,
 						  &elems, &elemnulls, &nelems);
 		for (j = 0; j < nelems; j++)
@@ -264,7 +310,48 @@ dual_write_load(DualWriteEntry *entry, Relation rel)
 	}
 	MemoryContextSwitchTo(oldcxt);
 	SPI_finish();
-	entry->valid = true;
+	/* no state: the caller says so; look again next time, it may appear */
+	entry->valid = n > 0;
+}
+
+/* The rules of a table in mig.dual_writes are not what the trigger wrote. */
+static void
+rule_malformed(Relation rel, const char *what)
+{
+	ereport(ERROR,
+			errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			errmsg("dual-write state of table \"%s\" is malformed: a rule %s",
+				   RelationGetRelationName(rel), what),
+			errdetail("The row of the table in mig.dual_writes was not written by mig.start."),
+			errhint("Roll the migration back with mig.rollback()."));
+}
+
+/*
+ * The trigger fired on a relation no active migration writes: one it was
+ * attached to by hand, a partition that cloned its parent's trigger, a
+ * table restored without its state.
+ */
+static void
+dual_write_unknown(Relation rel, Trigger *trigger)
+{
+	char	   *table = quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
+												   RelationGetRelationName(rel));
+
+	if (rel->rd_rel->relispartition && trigger != NULL)
+		ereport(ERROR,
+				errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				errmsg("table \"%s\" has no dual-write state", table),
+				errdetail("Table \"%s\" is a partition: trigger \"%s\" was cloned from its partitioned table, and migrate_ext keeps no dual-write state for partitions.",
+						  table, trigger->tgname),
+				errhint("Partitioned tables cannot be migrated; drop the trigger if migrate_ext did not create it."));
+	ereport(ERROR,
+			errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			errmsg("table \"%s\" has no dual-write state", table),
+			trigger != NULL ?
+			errdetail("Trigger \"%s\" runs mig.dual_write(), but no active migration writes this table (mig.dual_writes has no rules for it).",
+					  trigger->tgname) :
+			errdetail("No active migration writes this table (mig.dual_writes has no rules for it)."),
+			errhint("mig.dual_write() is the trigger mig.start installs; drop a trigger that runs it on a table no migration changes."));
 }
 
 /*
@@ -324,8 +411,15 @@ dual_write_entry(Relation rel)
 	{
 		entry->cxt = NULL;
 		entry->valid = false;
+		entry->busy = 0;
 	}
-	if (!entry->valid)
+
+	/*
+	 * A rule may run a statement that changes what the rules depend on (a
+	 * function redefined) and writes the table again: that nested write
+	 * uses the rules as they are, which the outer one is still running.
+	 */
+	if (!entry->valid && entry->busy == 0)
 	{
 		PG_TRY();
 		{
@@ -349,11 +443,54 @@ writer_is_new(DualWriteEntry *entry)
 	List	   *elems;
 	ListCell   *lc;
 	bool		is_new = false;
+	MigRouteTarget *target;
 
 	if (MigBackfillWriting)
 		return false;
+
+	/* a write through a version view is routed by the view */
+	target = MigWriteRouteTarget(entry->relid);
+	if (target != NULL)
+	{
+		if (target->writer == MIG_WRITER_UNKNOWN)
+		{
+			int			writer = version_writer(entry, target->schema);
+			int			other = target->other_schema == NULL ? MIG_WRITER_OTHER :
+				version_writer(entry, target->other_schema);
+
+			if (writer != MIG_WRITER_OTHER && other != MIG_WRITER_OTHER &&
+				writer != other)
+				ereport(ERROR,
+						errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+						errmsg("statement writes table \"%s\" through both version \"%s\" and version \"%s\"",
+							   entry_table_name(entry), target->schema,
+							   target->other_schema),
+						errdetail("The dual-write trigger cannot tell which of its rows were written through which version."),
+						errhint("Write the table through one version per statement."));
+			target->writer = writer != MIG_WRITER_OTHER ? writer : other;
+		}
+		if (target->writer != MIG_WRITER_OTHER)
+			return target->writer == MIG_WRITER_NEW;
+	}
+
+	/* a write to the table itself: the session says which version it is */
 	if (mig_version != NULL && mig_version[0] != '\0')
-		return strcmp(mig_version, entry->new_version) == 0;
+	{
+		int			writer = version_writer(entry, mig_version);
+
+		if (writer == MIG_WRITER_OTHER && strcmp(mig_version, entry->base_schema) == 0)
+			writer = MIG_WRITER_OLD;
+		if (writer == MIG_WRITER_OTHER)
+			ereport(ERROR,
+					errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					errmsg("migrate_ext.version \"%s\" is not a version of table \"%s\"",
+						   mig_version, entry_table_name(entry)),
+					errdetail("The table is being migrated from version \"%s\" to version \"%s\"; its base schema \"%s\" writes as the old version.",
+							  entry->old_version, entry->new_version,
+							  entry->base_schema),
+					errhint("Set migrate_ext.version to one of those, or reset it to route writes by search_path."));
+		return writer == MIG_WRITER_NEW;
+	}
 	if (entry->path != NULL && strcmp(entry->path, namespace_search_path) == 0)
 		return entry->path_is_new;
 
@@ -381,6 +518,29 @@ writer_is_new(DualWriteEntry *entry)
 	return is_new;
 }
 
+/* Is schema the old or the new version of the table's migration? */
+static int
+version_writer(DualWriteEntry *entry, const char *schema)
+{
+	if (strcmp(schema, entry->new_version) == 0)
+		return MIG_WRITER_NEW;
+	if (strcmp(schema, entry->old_version) == 0)
+		return MIG_WRITER_OLD;
+	return MIG_WRITER_OTHER;
+}
+
+/* the table's qualified name, for an error */
+static char *
+entry_table_name(DualWriteEntry *entry)
+{
+	char	   *name = get_rel_name(entry->relid);
+	char	   *schema = get_namespace_name(get_rel_namespace(entry->relid));
+
+	if (name == NULL || schema == NULL)
+		return psprintf("%u", entry->relid);
+	return quote_qualified_identifier(schema, name);
+}
+
 static void
 rule_error_context(void *arg)
 {
@@ -394,11 +554,38 @@ rule_error_context(void *arg)
 
 /*
  * Run a direction's rules on a row (slot holds it): the row as they leave
- * it, in the current memory context.
+ * it, in the current memory context.  While they run, the entry is busy.
  */
 static HeapTuple
 apply_rules(DualWriteEntry *entry, DualWriteRules *rules, Relation rel,
 			HeapTuple tuple, TupleTableSlot *slot)
+{
+	HeapTuple	result;
+
+	/* the rules' state (values, expression context, slot) is per table */
+	if (entry->busy > 0)
+		ereport(ERROR,
+				errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				errmsg("an up or down expression of table \"%s\" writes to that table",
+					   RelationGetRelationName(rel)),
+				errdetail("The dual-write trigger cannot compute a row of a table while it computes another row of the same table."),
+				errhint("Write to the table from a trigger of its own, not from a migration's expression."));
+	entry->busy++;
+	PG_TRY();
+	{
+		result = apply_rules_now(entry, rules, rel, tuple, slot);
+	}
+	PG_FINALLY();
+	{
+		entry->busy--;
+	}
+	PG_END_TRY();
+	return result;
+}
+
+static HeapTuple
+apply_rules_now(DualWriteEntry *entry, DualWriteRules *rules, Relation rel,
+				HeapTuple tuple, TupleTableSlot *slot)
 {
 	const char *direction = rules == &entry->up ? "up" : "down";
 	HeapTuple	result;
@@ -457,6 +644,8 @@ MigDualWriteUp(Relation rel, HeapTuple tuple, TupleTableSlot *slot)
 {
 	DualWriteEntry *entry = dual_write_entry(rel);
 
+	if (entry->base_schema == NULL)
+		dual_write_unknown(rel, NULL);
 	if (entry->up.count == 0)
 		return tuple;
 	return apply_rules(entry, &entry->up, rel, tuple, slot);
@@ -471,14 +660,35 @@ mig_dual_write(PG_FUNCTION_ARGS)
 	HeapTuple	tuple;
 	TupleTableSlot *slot;
 
-	if (!CALLED_AS_TRIGGER(fcinfo) ||
-		!TRIGGER_FIRED_BEFORE(trigdata->tg_event) ||
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR,
+				errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				errmsg("function mig.dual_write() can only be called as a trigger"),
+				errhint("It is the trigger mig.start installs on the tables a migration changes."));
+	if (!TRIGGER_FIRED_BEFORE(trigdata->tg_event) ||
 		!TRIGGER_FIRED_FOR_ROW(trigdata->tg_event) ||
 		TRIGGER_FIRED_BY_DELETE(trigdata->tg_event) ||
 		TRIGGER_FIRED_BY_TRUNCATE(trigdata->tg_event))
 		ereport(ERROR,
 				errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				errmsg("function mig.dual_write() must be fired BEFORE INSERT OR UPDATE FOR EACH ROW"));
+				errmsg("function mig.dual_write() must be fired BEFORE INSERT OR UPDATE FOR EACH ROW"),
+				errdetail("Trigger \"%s\" on \"%s\" fired it %s %s FOR EACH %s.",
+						  trigdata->tg_trigger->tgname,
+						  RelationGetRelationName(trigdata->tg_relation),
+						  TRIGGER_FIRED_BEFORE(trigdata->tg_event) ? "BEFORE" :
+						  TRIGGER_FIRED_AFTER(trigdata->tg_event) ? "AFTER" : "INSTEAD OF",
+						  TRIGGER_FIRED_BY_INSERT(trigdata->tg_event) ? "INSERT" :
+						  TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event) ? "UPDATE" :
+						  TRIGGER_FIRED_BY_DELETE(trigdata->tg_event) ? "DELETE" : "TRUNCATE",
+						  TRIGGER_FIRED_FOR_ROW(trigdata->tg_event) ? "ROW" : "STATEMENT"));
+	if (trigdata->tg_trigger->tgnargs != 0)
+		ereport(ERROR,
+				errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				errmsg("function mig.dual_write() takes no trigger arguments"),
+				errdetail("Trigger \"%s\" on \"%s\" passes %d.",
+						  trigdata->tg_trigger->tgname,
+						  RelationGetRelationName(trigdata->tg_relation),
+						  trigdata->tg_trigger->tgnargs));
 
 	if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
 	{
@@ -492,6 +702,8 @@ mig_dual_write(PG_FUNCTION_ARGS)
 	}
 
 	entry = dual_write_entry(trigdata->tg_relation);
+	if (entry->base_schema == NULL)
+		dual_write_unknown(trigdata->tg_relation, trigdata->tg_trigger);
 	rules = writer_is_new(entry) ? &entry->down : &entry->up;
 	if (rules->count == 0)
 		return PointerGetDatum(tuple);

@@ -22,6 +22,7 @@
 #include "compat.h"
 #include "migrate_ext.h"
 #include "worker.h"
+#include "write_route.h"
 
 PG_MODULE_MAGIC;
 
@@ -81,12 +82,12 @@ _PG_init(void)
 
 	DefineCustomStringVariable("migrate_ext.version",
 							   gettext_noop("Sets the version schema this session reads and writes through."),
-							   gettext_noop("When empty, the version is taken from search_path."),
+							   gettext_noop("A write through a version schema's view is routed by the view; for writes to a table itself, when empty, the version is taken from search_path."),
 							   &mig_version,
 							   "",
 							   PGC_USERSET,
 							   0,
-							   NULL, NULL, NULL);
+							   MigCheckVersionName, NULL, NULL);
 
 	DefineCustomIntVariable("migrate_ext.backfill_batch_size",
 							gettext_noop("Sets how many rows one backfill batch writes, each batch in its own transaction."),
@@ -128,6 +129,9 @@ _PG_init(void)
 							 NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("migrate_ext");
+
+	/* writes through a version view are routed by the view */
+	MigWriteRouteInit();
 
 	/* with the library preloaded, a launcher restarts unfinished jobs */
 	if (process_shared_preload_libraries_in_progress)

@@ -1754,4 +1754,219 @@ sub describe_failure
 	return join("\n", @l);
 }
 
+###########################################################################
+# mig.dual_write() as a trigger on arbitrary tables (issue 14, item 1)
+###########################################################################
+
+# trigger_fuzz(%options) attaches mig.dual_write() to generated tables and
+# writes to them: tables of random column types, with dropped columns,
+# partitioned ones, a view, and a table with a migration in progress;
+# triggers BEFORE, AFTER or INSTEAD OF, per row or per statement, on
+# INSERT, UPDATE, DELETE or TRUNCATE, with and without arguments; writes
+# to the table, through both versions of the migrated one, under valid and
+# unknown migrate_ext.version values and search paths.  Every statement
+# runs in a savepoint that is rolled back.  Checked: the server never
+# crashes, the session is never lost, every error has a SQLSTATE that is
+# not an internal error (classify_error).
+# Options: host, port, user, psql, logfile, dbname, seed, count; returns
+#   { cases => N, statements => N, sqlstates => {state => count},
+#     failures => [ { class, case, sql, error, server_log } ] }
+sub trigger_fuzz
+{
+	my (%o) = @_;
+	my $self = bless { %o, failures => [], sqlstates => {}, statements => 0 },
+	  'MigFuzz::Runner';
+	my $admin = $self->connect('postgres');
+	$self->must($admin, qq{DROP DATABASE IF EXISTS "$o{dbname}" WITH (FORCE)}, 'drop database');
+	$self->must($admin, qq{CREATE DATABASE "$o{dbname}"}, 'create database');
+	$admin->close;
+	my $setup = q{
+CREATE EXTENSION migrate_ext;
+SET migrate_ext.start_jobs = off;
+SELECT mig.start('01_init', '{"operations": [{"create_table": {"name": "items", "columns": [
+	{"name": "id", "type": "serial", "pk": true}, {"name": "name", "type": "text"},
+	{"name": "n", "type": "integer", "nullable": true}]}}]}');
+SELECT mig.complete();
+INSERT INTO items (name, n) SELECT 'r' || g, g FROM generate_series(1, 5) g;
+SELECT mig.start('02_x', '{"operations": [
+	{"add_column": {"table": "items", "up": "upper(name)", "column": {"name": "shout", "type": "text", "nullable": true}}},
+	{"alter_column": {"table": "items", "column": "n", "type": "bigint", "up": "n::bigint * 2", "down": "(n / 2)::integer"}}]}');
+};
+	my $s = $self->connect;
+	$self->must($s, $setup, 'trigger fuzz setup');
+	$s->close;
+
+	my @types = ('integer', 'bigint', 'smallint', 'text', 'varchar(5)', 'numeric(6,2)',
+		'boolean', 'jsonb', 'timestamptz', 'date', 'integer[]', 'bytea', 'uuid', 'real',
+		'"char"', 'inet', 'interval', 'point');
+	my %value = (
+		'integer' => '1', 'bigint' => '2', 'smallint' => '3', 'text' => q{'t'},
+		'varchar(5)' => q{'v'}, 'numeric(6,2)' => '1.5', 'boolean' => 'true',
+		'jsonb' => q{'{"a": 1}'}, 'timestamptz' => 'now()', 'date' => 'current_date',
+		'integer[]' => q{'{1,2}'}, 'bytea' => q{'\x00'}, 'uuid' => 'gen_random_uuid()',
+		'real' => '0.5', '"char"' => q{'c'}, 'inet' => q{'10.0.0.1'},
+		'interval' => q{'1 day'}, 'point' => q{'(1,2)'});
+	for my $i (0 .. $o{count} - 1)
+	{
+		my $rng = MigFuzz::Rng->new($o{seed}, 'trigger', $i);
+		my ($setup, $writes) = trigger_case($rng, $i, \@types, \%value);
+		$self->trigger_case_run($i, $setup, $writes);
+		last if @{ $self->{failures} } >= ($o{max_failures} // 50);
+	}
+	$self->{s}->close if $self->{s};
+	return { cases => $o{count}, statements => $self->{statements},
+		sqlstates => $self->{sqlstates}, failures => $self->{failures} };
+}
+
+# The statements of one case: set-up (kept when it works), then writes
+# (each undone).
+sub trigger_case
+{
+	my ($rng, $i, $types, $value) = @_;
+	my $kind = $rng->pick(qw(plain plain dropped partitioned migrated migrated view));
+	my @setup;
+	my @writes;
+	my $t = "tf$i";
+	my @cols;
+	if ($kind eq 'migrated')
+	{
+		$t = 'public.items';
+	}
+	else
+	{
+		my $n = 1 + $rng->int(5);
+		@cols = map { [ "c$_", $rng->pick(@$types) ] } 1 .. $n;
+		unshift @cols, [ 'k', 'integer' ] if $kind eq 'partitioned';
+		my @def = map { "$_->[0] $_->[1]" } @cols;
+		push @def, 'gone1 text', 'gone2 integer' if $kind eq 'dropped' || $rng->chance(0.2);
+		push @setup, "CREATE TABLE $t (" . join(', ', @def) . ')'
+		  . ($kind eq 'partitioned' ? ' PARTITION BY LIST (k)' : '');
+		push @setup, "ALTER TABLE $t DROP COLUMN gone1, DROP COLUMN gone2" if "@def" =~ /gone1/;
+		if ($kind eq 'partitioned')
+		{
+			push @setup, "CREATE TABLE ${t}_p1 PARTITION OF $t FOR VALUES IN (1)";
+			push @setup, "CREATE TABLE ${t}_p2 PARTITION OF $t FOR VALUES IN (2)" if $rng->chance(0.5);
+		}
+		my $cols = join(', ', map { $_->[0] } @cols);
+		my $vals = join(', ', map { $_->[0] eq 'k' ? '1' : $value->{ $_->[1] } } @cols);
+		push @setup, "INSERT INTO $t ($cols) VALUES ($vals)";
+		if ($kind eq 'view')
+		{
+			push @setup, "CREATE VIEW ${t}_v AS SELECT * FROM $t";
+		}
+	}
+
+	# the trigger
+	my $timing = $kind eq 'view' ? $rng->pick('INSTEAD OF', 'INSTEAD OF', 'BEFORE', 'AFTER')
+	  : $rng->pick('BEFORE', 'BEFORE', 'AFTER', 'INSTEAD OF');
+	my $level = $rng->chance(0.75) ? 'ROW' : 'STATEMENT';
+	my @events = grep { $rng->chance(0.5) } qw(INSERT UPDATE DELETE);
+	@events = ('INSERT') unless @events;
+	push @events, 'TRUNCATE' if $level eq 'STATEMENT' && $rng->chance(0.3);
+	my @args = map { "'" . $rng->pick('a', 'up', 'public_02_x', '', 'x y') . "'" } 1 .. $rng->pick(0, 0, 0, 1, 2);
+	my $on = $kind eq 'view' ? "${t}_v" : $t;
+	my $name = $rng->pick("fz_$i", '_mig_dual_write', "a_$i", "zz_$i");
+	$name = "fz_$i" if $kind eq 'migrated' && $name eq '_mig_dual_write';
+	push @setup, "CREATE TRIGGER $name $timing " . join(' OR ', @events)
+	  . " ON $on FOR EACH $level EXECUTE FUNCTION mig.dual_write(" . join(', ', @args) . ')'
+	  if $kind ne 'migrated' || $rng->chance(0.4);
+
+	# the writes
+	for (1 .. 1 + $rng->int(4))
+	{
+		if ($kind eq 'migrated')
+		{
+			my $via = $rng->pick('public.items', 'public_01_init.items', 'public_02_x.items');
+			my $version = $rng->pick('', '', 'public', 'public_01_init', 'public_02_x', 'public_06_typo');
+			my $path = $rng->pick('public', 'public_02_x, public', 'public_01_init', '"public_02_x"');
+			my $newcol = $via eq 'public.items' ? '_mig_new_shout' : $via =~ /02/ ? 'shout' : undef;
+			push @writes, "SET LOCAL migrate_ext.version = '$version';\n"
+			  . "SET LOCAL search_path = $path;\n" . $rng->pick(
+				"INSERT INTO $via (name, n) VALUES ('w$i', 4)",
+				"UPDATE $via SET n = n + 1 WHERE id <= 2",
+				"DELETE FROM $via WHERE id = 3",
+				"INSERT INTO $via (name) SELECT name || 'c' FROM public_01_init.items LIMIT 2",
+				"WITH a AS (INSERT INTO public_02_x.items (name) VALUES ('cte') RETURNING id) INSERT INTO $via (name) VALUES ('cte2')",
+				defined $newcol ? "INSERT INTO $via (name, $newcol) VALUES ('s$i', 'S')" : "UPDATE $via SET name = name",
+				"SELECT mig.dual_write()");
+		}
+		else
+		{
+			my $w = $kind eq 'view' ? "${t}_v" : $t;
+			my $cols = join(', ', map { $_->[0] } @cols);
+			my $vals = join(', ', map { $_->[0] eq 'k' ? $rng->pick('1', '2') : $value->{ $_->[1] } } @cols);
+			push @writes, $rng->pick(
+				"INSERT INTO $w ($cols) VALUES ($vals)",
+				"INSERT INTO $w DEFAULT VALUES",
+				"UPDATE $w SET $cols[0][0] = $cols[0][0]",
+				"DELETE FROM $w",
+				"TRUNCATE $t",
+				"INSERT INTO $w SELECT * FROM $w",
+				"COPY $t ($cols[0][0]) FROM PROGRAM 'true'",
+				"SELECT mig.dual_write()");
+		}
+	}
+	return (\@setup, \@writes);
+}
+
+package MigFuzz::Runner;
+
+# Runs one case in a transaction that is rolled back, each statement in a
+# savepoint (kept if a set-up statement worked, always rolled back for a
+# write); records crashes, lost sessions and unclear errors.
+sub trigger_case_run
+{
+	my ($self, $i, $setup, $writes) = @_;
+	my $sql = [ @$setup, @$writes ];
+	$self->{s} //= do {
+		my $s = $self->connect;
+		$s->query('\set VERBOSITY verbose');
+		$s;
+	};
+	my $s = $self->{s};
+	my $offset = $self->log_size;
+	my $script = "BEGIN;\n"
+	  . join("\n", map { "SAVEPOINT f;\n$_;\n\\if :ERROR\nROLLBACK TO SAVEPOINT f;\n\\else\nRELEASE SAVEPOINT f;\n\\endif" } @$setup)
+	  . "\n" . join("\n", map { "SAVEPOINT f;\n$_;\nROLLBACK TO SAVEPOINT f;" } @$writes) . "\nROLLBACK;";
+	$self->{statements} += @$sql;
+	my $r = $s->query($script, 60);
+	if ($r->{dead} || $r->{timeout})
+	{
+		sleep 1;
+		my $log = $self->log_since($offset);
+		my $class = $log =~ /terminated by signal|PANIC/ ? 'crash' : $r->{timeout} ? 'hang' : 'session_lost';
+		push @{ $self->{failures} }, { class => $class, case => $i, sql => join(";\n", @$sql),
+			error => MigFuzz::truncate_text($r->{err}, 2000),
+			server_log => join("\n", grep { /terminated by signal|PANIC|TRAP|Failed process/ } split /\n/, $log) };
+		$s->kill;
+		undef $self->{s};
+		$self->wait_ready;
+		return;
+	}
+	# "ERROR:  42P01: relation ... does not exist" (VERBOSITY verbose)
+	for my $line (split /\n/, $r->{err})
+	{
+		next unless $line =~ /^(?:psql:[^:]*:\d+: )?(ERROR|FATAL|PANIC):\s+(?:([0-9A-Z]{5}): )?(.*)$/;
+		my ($level, $st, $msg) = ($1, $2, $3);
+		$self->{sqlstates}{ $st // 'none' }++;
+		my $class = $level ne 'ERROR' ? 'session_lost'
+		  : MigFuzz::classify_error({ sqlstate => $st, message => $msg });
+		push @{ $self->{failures} }, { class => $class, case => $i, sql => join(";\n", @$sql),
+			error => $line } if $class;
+	}
+	return;
+}
+
+package MigFuzz;
+
+# A trigger-fuzz failure as text for a report.
+sub describe_trigger_failure
+{
+	my ($f) = @_;
+	my @l = ("[$f->{class}] case $f->{case}", '  error: ' . ($f->{error} // ''));
+	push @l, '  statements: ' . truncate_text($f->{sql}, 3000);
+	push @l, "  server log: $f->{server_log}" if $f->{server_log};
+	return join("\n", @l);
+}
+
 1;

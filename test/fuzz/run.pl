@@ -11,6 +11,10 @@
 #
 #   test/fuzz/run.pl [--count N] [--seed S] [--out DIR] [--keep]
 #                    [--pg-bin DIR] [--max-failures N] [--huge BYTES]
+#                    [--triggers N]
+#
+# --triggers N then runs N cases of mig.dual_write() attached as a trigger
+# to generated tables (MigFuzz::trigger_fuzz; default 1000, 0 skips them).
 #
 # The installed migrate_ext is fuzzed (make install first).  As root, the
 # server runs as "postgres" (PostgreSQL refuses to run as root).  Exits 1
@@ -37,9 +41,10 @@ my %opt = (
 	'max-failures' => 0,
 	huge => 1_000_000,
 	'committed-share' => 0.15,
+	triggers => 1000,
 );
 GetOptions(\%opt, 'count=i', 'seed=s', 'out=s', 'keep', 'pg-bin=s',
-	'max-failures=i', 'huge=i', 'committed-share=f', 'no-exercise', 'help')
+	'max-failures=i', 'huge=i', 'committed-share=f', 'no-exercise', 'triggers=i', 'help')
   or die "usage: $0 [--count N] [--seed S] [--out DIR] [--keep]\n";
 if ($opt{help})
 {
@@ -141,8 +146,14 @@ my $summary = eval {
 		});
 };
 my $err = $@;
+my $triggers = $summary && $opt{triggers} ? eval {
+	MigFuzz::trigger_fuzz(host => $tmp, port => $port, user => $run_user,
+		psql => "$opt{'pg-bin'}/psql", logfile => $log, dbname => 'trigger_fuzz',
+		seed => $opt{seed}, count => $opt{triggers}, max_failures => 1000);
+} : undef;
+$err ||= $@ if $summary && $opt{triggers} && !$triggers;
 cleanup();
-die "the run stopped: $err" unless $summary;
+die "the run stopped: $err" unless $summary && (!$opt{triggers} || $triggers);
 
 print "\nsummary (seed $opt{seed}): $summary->{mutants} mutants in "
   . sprintf('%.0f', $summary->{elapsed}) . " s\n";
@@ -155,6 +166,16 @@ print "  sqlstates: "
 	  sort { $summary->{sqlstates}{$b} <=> $summary->{sqlstates}{$a} } keys %{ $summary->{sqlstates} })
   . "\n";
 my %fc = %{ $summary->{failure_classes} };
+if ($triggers)
+{
+	print "  trigger cases: $triggers->{cases} ($triggers->{statements} statements), sqlstates: "
+	  . join(', ', map { "$_ $triggers->{sqlstates}{$_}" } sort keys %{ $triggers->{sqlstates} }) . "\n";
+	for my $f (@{ $triggers->{failures} })
+	{
+		$fc{"trigger $f->{class}"}++;
+		print "FAIL " . MigFuzz::describe_trigger_failure($f) . "\n";
+	}
+}
 if (%fc)
 {
 	print "  FAILURES: " . join(', ', map { "$_ $fc{$_}" } sort keys %fc)

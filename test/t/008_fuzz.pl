@@ -19,6 +19,10 @@
 # with their ids "seed/step/index": the run is reproducible from its seed,
 # MIGRATE_EXT_FUZZ_SEED (default fixed), and its size is
 # MIGRATE_EXT_FUZZ_COUNT (default 2000).
+#
+# Then mig.dual_write() is attached as a trigger to generated tables and
+# written to (MigFuzz::trigger_fuzz, MIGRATE_EXT_TRIGGER_FUZZ_COUNT cases,
+# default 500): no crash, no internal or unclear error.
 
 use strict;
 use warnings;
@@ -126,6 +130,23 @@ my @other = grep { !$known{$_} } sort keys %by_class;
 is_deeply(\@other, [], 'no other kind of failure') or do {
 	diag(MigFuzz::describe_failure($_, 1500)) for map { @{ $by_class{$_} } } @other;
 };
+
+# mig.dual_write() as a trigger on arbitrary tables (issue 14, item 1):
+# MigFuzz::trigger_fuzz, checked by class as above
+my $triggers = MigFuzz::trigger_fuzz(
+	host => $node->host,
+	port => $node->port,
+	psql => $node->installed_command('psql'),
+	logfile => $node->logfile,
+	dbname => 'trigger_fuzz',
+	seed => $seed,
+	count => $ENV{MIGRATE_EXT_TRIGGER_FUZZ_COUNT} // 500);
+note sprintf('trigger fuzz: %d cases, %d statements; errors by SQLSTATE: %s',
+	$triggers->{cases}, $triggers->{statements},
+	join(', ', map { "$_ $triggers->{sqlstates}{$_}" } sort keys %{ $triggers->{sqlstates} }));
+is_deeply([ map { "$_->{class}: case $_->{case}: $_->{error}" } @{ $triggers->{failures} } ], [],
+	'mig.dual_write() as a trigger on generated tables: no crash, no internal or unclear error')
+  or diag(join("\n", map { MigFuzz::describe_trigger_failure($_) } grep { defined } @{ $triggers->{failures} }[ 0 .. 9 ]));
 
 $node->stop;
 
