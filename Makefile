@@ -30,6 +30,7 @@ OBJS = \
 	src/sql_check.o \
 	src/state.o \
 	src/steps.o \
+	src/version_ready.o \
 	src/views.o \
 	src/worker.o
 PGFILEDESC = "migrate_ext - zero-downtime schema migrations"

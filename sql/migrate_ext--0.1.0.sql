@@ -432,3 +432,17 @@ LANGUAGE C VOLATILE;
 
 COMMENT ON FUNCTION @extschema@.resume(name) IS
 	'Resumes the paused or failed background jobs of the active migration.';
+
+--
+-- The guard of a new version's view while its table's backfill is
+-- unfinished: true once the backfill is done, otherwise an error with its
+-- progress.  Called with constants only, so it is a one-time filter.
+--
+CREATE FUNCTION @extschema@.version_ready(schema name, migration text, version name,
+	view name, "table" regclass, token text)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'mig_version_ready'
+LANGUAGE C STABLE PARALLEL SAFE;
+
+COMMENT ON FUNCTION @extschema@.version_ready(name, text, name, name, regclass, text) IS
+	'Whether the new version''s view of a table is usable: raises an error until the table''s backfill is done (internal, used by the views).';

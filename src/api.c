@@ -217,6 +217,8 @@ complete_attempt(void *arg)
 		MigViewsDrop(active->version_schema);
 		MigViewsCreate(MigModelLoad(args->schema), active->version_schema);
 	}
+	else
+		MigViewsUnguard(active->version_schema);
 	MigStateMarkComplete(args->schema, active->name);
 }
 
