@@ -40,7 +40,7 @@ DATA = $(wildcard sql/$(EXTENSION)--*.sql)
 # pg_regress runs in a temporary instance with the library preloaded.
 REGRESS = parse_errors plan_errors
 REGRESS_OPTS = --temp-instance=./tmp_regress --temp-config=./test/regress.conf
-ISOLATION = lock_queue concurrent_start backfill_race
+ISOLATION = lock_queue concurrent_start backfill_race ready_backfill
 ISOLATION_OPTS = --inputdir=test/isolation --outputdir=test/isolation/output_iso \
 	--temp-instance=./tmp_regress --temp-config=./test/regress.conf
 TAP_TESTS = 1
