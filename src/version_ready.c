@@ -1,8 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * version_ready.c
- *		A new version's view of a table is usable once the table's backfill
- *		is done.
+ *		The new version shows and writes a row only once the backfill has
+ *		given it its new columns.
  *
  *		mig.start returns at once and the backfill runs afterwards, so for a
  *		while the table holds rows whose new columns are not written yet.
@@ -11,33 +11,36 @@
  *		that NULL with down: the old value would be lost.  So:
  *
  *		- The new version's view of a table with an unfinished backfill is
- *		  created with "WHERE mig.version_ready(<constants>)".  Having no
- *		  column reference and being STABLE, the call is a one-time filter:
- *		  evaluated once per statement (per scan of the view), before any
- *		  row is read or written.  It returns true once the backfill is
- *		  done, and otherwise raises 55000 with the backfill's progress.
- *		  The view stays a simple, auto-updatable view: an UPDATE or DELETE
- *		  through it gets the same filter.  complete removes the guard
+ *		  created with "WHERE mig.version_ready(<constants>, xmin, cmin)".
+ *		  For each row the view reads, or an UPDATE, DELETE or INSERT ... ON
+ *		  CONFLICT DO UPDATE through it touches, it is true when the row
+ *		  version was written after start (through the trigger, or by the
+ *		  backfill itself: the backfill's own test, MigBackfillRowPredates,
+ *		  against its snapshot) and raises 55000 with the backfill's
+ *		  progress for a row the backfill has not reached.  So a statement
+ *		  fails rather than see or write a row without its new columns, and
+ *		  statements that touch only new or backfilled rows work while the
+ *		  backfill runs.  Once the backfill is done, the first call of a scan
+ *		  finds it so and every call returns true at once.  The view stays a
+ *		  simple, auto-updatable view.  complete removes the guard
  *		  (views.c); rollback drops the version.  The old version is never
  *		  guarded.
  *
- *		- A write through the new version that the view's WHERE does not
- *		  cover (INSERT ... ON CONFLICT DO UPDATE updates the conflicting
- *		  row without the view's quals; a write to the base table routed to
- *		  the new version by search_path or migrate_ext.version) reaches the
- *		  dual-write trigger, which raises the same error when the row it
- *		  updates predates the backfill's snapshot: the backfill decides
- *		  which rows it writes by that very test, and a row it has written,
- *		  or that was written through the trigger, has a newer xmin.
+ *		- A write for the new version that does not go through its view (a
+ *		  write to the base table routed to the new version by search_path
+ *		  or migrate_ext.version) reaches the dual-write trigger, which
+ *		  raises the same error when the row it updates predates the
+ *		  backfill's snapshot.
  *
- *		Readiness only ever goes from false to true within one start of a
- *		migration, so once a backend has seen it (in a state committed by
- *		another transaction) it keeps the answer, keyed by the table and a
- *		random token written into the view at start: a rollback and a new
- *		start of the same migration makes a new token.  The trigger's state
- *		is kept per table until the relation changes (start and rollback
- *		create and drop the trigger) and read again once per statement while
- *		the backfill is unfinished.
+ *		The state of the backfill is read once per scan (fn_extra) with the
+ *		statement's snapshot, so it matches the rows the scan sees.  That a
+ *		backfill is done is kept per backend once seen in a state another
+ *		transaction committed (it never goes back within one start of a
+ *		migration), keyed by the table and a random token written into the
+ *		view at start: a rollback and a new start of the same migration make
+ *		a new token.  The trigger's state is kept per table until the
+ *		relation changes (start and rollback create and drop the trigger)
+ *		and read again once per statement while the backfill is unfinished.
  *
  *-------------------------------------------------------------------------
  */
@@ -51,6 +54,7 @@
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "miscadmin.h"
+#include "nodes/supportnodes.h"
 #include "storage/proc.h"
 #include "utils/builtins.h"
 #include "utils/hsearch.h"
@@ -63,6 +67,7 @@
 #include "version_ready.h"
 
 PG_FUNCTION_INFO_V1(mig_version_ready);
+PG_FUNCTION_INFO_V1(mig_version_ready_support);
 
 #define READY_TOKEN_BYTES	8	/* written as 16 hex digits */
 #define READY_TOKEN_LEN		(READY_TOKEN_BYTES * 2)
@@ -156,7 +161,7 @@ MigVersionReadyGuard(Oid relid, const char *version_schema,
 
 	return psprintf(" WHERE mig.version_ready(%s::pg_catalog.name, %s::pg_catalog.text,"
 					" %s::pg_catalog.name, %s::pg_catalog.name,"
-					" '%u'::pg_catalog.regclass, '%s'::pg_catalog.text)",
+					" '%u'::pg_catalog.regclass, '%s'::pg_catalog.text, xmin, cmin)",
 					quote_literal_cstr(schema), quote_literal_cstr(migration),
 					quote_literal_cstr(version_schema),
 					quote_literal_cstr(view_name), relid, token);
@@ -175,34 +180,37 @@ MigVersionReadyIsGuard(Oid funcid)
 }
 
 /*
- * mig.version_ready(schema, migration, version, view, table, token): true
- * once the migration's backfill of the table is done; otherwise an error
- * that says how far it is.
+ * What one scan's calls of mig.version_ready know about the table, read on
+ * the first call (fn_extra): its unfinished backfills' snapshots, read with
+ * the statement's snapshot, so they match the rows the scan sees.
  */
-Datum
-mig_version_ready(PG_FUNCTION_ARGS)
+typedef struct ReadyScan
+{
+	bool		ready;			/* every row has its new columns */
+	bool		broken;			/* the backfill job is missing */
+	List	   *snaps;			/* MigPredateSnapshot * of unfinished backfills */
+	BackfillProgress progress;
+} ReadyScan;
+
+static ReadyScan *
+ready_scan_load(FunctionCallInfo fcinfo)
 {
 	Oid			argtypes[3] = {NAMEOID, TEXTOID, OIDOID};
 	Datum		values[3];
 	ReadyKey	key;
 	char	   *token;
-	bool		ready = true;
 	bool		final = true;
-	BackfillProgress progress = {0};
+	ReadyScan  *scan;
+	MemoryContext oldcxt;
 	uint64		i;
-	int			j;
-
-	for (j = 0; j < 6; j++)
-		if (PG_ARGISNULL(j))
-			ereport(ERROR,
-					errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-					errmsg("arguments of mig.version_ready must not be null"));
 
 	memset(&key, 0, sizeof(key));
 	key.relid = PG_GETARG_OID(4);
 	token = text_to_cstring(PG_GETARG_TEXT_PP(5));
 	strlcpy(key.token, token, sizeof(key.token));
 
+	scan = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(ReadyScan));
+	scan->ready = true;
 	if (ready_views == NULL)
 	{
 		HASHCTL		ctl;
@@ -214,7 +222,7 @@ mig_version_ready(PG_FUNCTION_ARGS)
 								  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 	}
 	else if (hash_search(ready_views, &key, HASH_FIND, NULL) != NULL)
-		PG_RETURN_BOOL(true);
+		return scan;
 
 	values[0] = PG_GETARG_DATUM(0);
 	values[1] = PG_GETARG_DATUM(1);
@@ -223,7 +231,7 @@ mig_version_ready(PG_FUNCTION_ARGS)
 		elog(ERROR, "SPI_connect failed");
 	if (SPI_execute_with_args("SELECT m.status OPERATOR(pg_catalog.=) 'in_progress', m.xmin,"
 							  " j.state, j.paused, j.rows_done, j.rows_total,"
-							  " j.last_error, j.xmin"
+							  " j.last_error, j.xmin, j.snapshot"
 							  " FROM mig.migrations m"
 							  " LEFT JOIN mig.job_queue j"
 							  "   ON j.schema OPERATOR(pg_catalog.=) m.schema"
@@ -236,6 +244,7 @@ mig_version_ready(PG_FUNCTION_ARGS)
 							  3, argtypes, values, NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read the backfill jobs of relation %u", key.relid);
 
+	oldcxt = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
 	/* the migration gone (rolled back here): nothing to wait for, for now */
 	if (SPI_processed == 0)
 		final = false;
@@ -247,7 +256,9 @@ mig_version_ready(PG_FUNCTION_ARGS)
 		bool		in_progress = DatumGetBool(SPI_getbinval(tup, desc, 1, &isnull));
 		TransactionId mxmin = DatumGetTransactionId(SPI_getbinval(tup, desc, 2, &isnull));
 		char	   *state = SPI_getvalue(tup, desc, 3);
+		char	   *snapshot;
 		TransactionId jxmin;
+		Datum		d;
 
 		if (TransactionIdIsCurrentTransactionId(mxmin))
 			final = false;
@@ -256,60 +267,118 @@ mig_version_ready(PG_FUNCTION_ARGS)
 		if (state == NULL)
 		{
 			/* the job that should be there is not: do not guess */
-			ready = false;
+			scan->ready = false;
+			scan->broken = true;
 			break;
 		}
 		jxmin = DatumGetTransactionId(SPI_getbinval(tup, desc, 8, &isnull));
 		if (TransactionIdIsCurrentTransactionId(jxmin))
 			final = false;
-		if (strcmp(state, "done") != 0)
+		snapshot = SPI_getvalue(tup, desc, 9);
+		if (strcmp(state, "done") == 0 || snapshot == NULL)
+			continue;
+		scan->snaps = lappend(scan->snaps, MigBackfillParseSnapshot(snapshot));
+		if (scan->ready)
 		{
-			Datum		d;
-
-			ready = false;
-			progress.state = state;
-			progress.paused = DatumGetBool(SPI_getbinval(tup, desc, 4, &isnull));
-			progress.rows_done = DatumGetInt64(SPI_getbinval(tup, desc, 5, &isnull));
+			/* the first unfinished one, for messages */
+			scan->ready = false;
+			scan->progress.state = state;
+			scan->progress.paused = DatumGetBool(SPI_getbinval(tup, desc, 4, &isnull));
+			scan->progress.rows_done = DatumGetInt64(SPI_getbinval(tup, desc, 5, &isnull));
 			d = SPI_getbinval(tup, desc, 6, &isnull);
-			progress.rows_total = isnull ? -1 : DatumGetInt64(d);
-			progress.last_error = SPI_getvalue(tup, desc, 7);
-			break;
+			scan->progress.rows_total = isnull ? -1 : DatumGetInt64(d);
+			scan->progress.last_error = SPI_getvalue(tup, desc, 7);
 		}
 	}
-
-	if (!ready)
-	{
-		char	   *schema = pstrdup(NameStr(*PG_GETARG_NAME(0)));
-
-		/* strings the error needs, out of SPI's memory */
-		progress.state = progress.state ? pstrdup(progress.state) : NULL;
-		progress.last_error = progress.last_error ? pstrdup(progress.last_error) : NULL;
-		not_ready_error(NameStr(*PG_GETARG_NAME(2)), NameStr(*PG_GETARG_NAME(3)),
-						schema, text_to_cstring(PG_GETARG_TEXT_PP(1)),
-						&progress, NULL);
-	}
+	MemoryContextSwitchTo(oldcxt);
 	SPI_finish();
 
-	if (final)
+	if (scan->ready && final)
 		(void) hash_search(ready_views, &key, HASH_ENTER, NULL);
-	PG_RETURN_BOOL(true);
+	return scan;
 }
 
+/*
+ * mig.version_ready(schema, migration, version, view, table, token, xmin,
+ * cmin): may the new version show this row?  Yes once the migration's
+ * backfill of the table is done, or when the row version was written after
+ * start (through the trigger, or by the backfill itself); otherwise an
+ * error that says how far the backfill is.
+ */
+Datum
+mig_version_ready(PG_FUNCTION_ARGS)
+{
+	ReadyScan  *scan = (ReadyScan *) fcinfo->flinfo->fn_extra;
+	TransactionId xmin;
+	CommandId	cmin;
+	ListCell   *lc;
+	int			j;
+
+	if (scan == NULL)
+	{
+		for (j = 0; j < 8; j++)
+			if (PG_ARGISNULL(j))
+				ereport(ERROR,
+						errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+						errmsg("arguments of mig.version_ready must not be null"));
+		scan = ready_scan_load(fcinfo);
+		fcinfo->flinfo->fn_extra = scan;
+	}
+	if (scan->ready)
+		PG_RETURN_BOOL(true);
+
+	xmin = DatumGetTransactionId(PG_GETARG_DATUM(6));
+	cmin = DatumGetCommandId(PG_GETARG_DATUM(7));
+	if (!scan->broken)
+	{
+		foreach(lc, scan->snaps)
+		{
+			if (MigBackfillRowPredates(lfirst(lc), xmin, cmin))
+				break;
+		}
+		if (lc == NULL)
+			PG_RETURN_BOOL(true);
+	}
+	not_ready_error(NameStr(*PG_GETARG_NAME(2)), NameStr(*PG_GETARG_NAME(3)),
+					NameStr(*PG_GETARG_NAME(0)), text_to_cstring(PG_GETARG_TEXT_PP(1)),
+					scan->broken ? NULL : &scan->progress, NULL);
+	PG_RETURN_BOOL(false);		/* keep compiler quiet */
+}
+
+/*
+ * The guard keeps every row: estimating a third of them, as for an unknown
+ * boolean function, would skew the plans of queries through the view.
+ */
+Datum
+mig_version_ready_support(PG_FUNCTION_ARGS)
+{
+	Node	   *rawreq = (Node *) PG_GETARG_POINTER(0);
+
+	if (IsA(rawreq, SupportRequestSelectivity))
+	{
+		SupportRequestSelectivity *req = (SupportRequestSelectivity *) rawreq;
+
+		req->selectivity = 1.0;
+		PG_RETURN_POINTER(req);
+	}
+	PG_RETURN_POINTER(NULL);
+}
+
+/*
+ * The error of a row the new version may not show or write yet.  progress
+ * NULL: the table's backfill job is missing.  row: where the row is, when
+ * known.
+ */
 static void
 not_ready_error(const char *version, const char *table, const char *schema,
 				const char *migration, BackfillProgress *progress,
 				const char *row)
 {
 	const char *qschema = quote_literal_cstr(schema);
+	char	   *subject;
 	char	   *done;
 
-	if (progress->rows_total >= 0)
-		done = psprintf(INT64_FORMAT " of about " INT64_FORMAT " rows",
-						progress->rows_done, progress->rows_total);
-	else
-		done = psprintf(INT64_FORMAT " rows", progress->rows_done);
-
-	if (progress->state == NULL)
+	if (progress == NULL)
 		ereport(ERROR,
 				errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				errmsg("version \"%s\" of table \"%s\" is not ready", version, table),
@@ -317,30 +386,35 @@ not_ready_error(const char *version, const char *table, const char *schema,
 						  migration),
 				errhint("Undo the migration with mig.rollback(%s) and start it again.",
 						qschema));
-	else if (strcmp(progress->state, "failed") == 0)
+
+	subject = row ? psprintf("The row at %s", row) :
+		pstrdup("A row the statement reads or writes");
+	if (progress->rows_total >= 0)
+		done = psprintf(INT64_FORMAT " of about " INT64_FORMAT " rows",
+						progress->rows_done, progress->rows_total);
+	else
+		done = psprintf(INT64_FORMAT " rows", progress->rows_done);
+
+	if (strcmp(progress->state, "failed") == 0)
 		ereport(ERROR,
 				errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				errmsg("version \"%s\" of table \"%s\" is not ready", version, table),
-				row ? errdetail("The row at %s has not been backfilled: the backfill of migration \"%s\" failed after %s: %s.",
-								row, migration, done, progress->last_error ? progress->last_error : "?") :
-				errdetail("The backfill of migration \"%s\" failed after %s: %s.",
-						  migration, done, progress->last_error ? progress->last_error : "?"),
-				errhint("The new version becomes usable when the backfill is done: resume it with mig.resume(%s), then wait for it with CALL mig.wait(%s).",
+				errdetail("%s has not been backfilled: the backfill of migration \"%s\" failed after %s: %s.",
+						  subject, migration, done,
+						  progress->last_error ? progress->last_error : "?"),
+				errhint("The new version shows a row once the backfill has written it: resume the backfill with mig.resume(%s), then wait for it with CALL mig.wait(%s).",
 						qschema, qschema));
 	else
 		ereport(ERROR,
 				errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				errmsg("version \"%s\" of table \"%s\" is not ready", version, table),
-				row ? errdetail("The row at %s has not been backfilled yet: the backfill of migration \"%s\" has written %s%s.",
-								row, migration, done,
-								progress->paused ? " and is paused" : "") :
-				errdetail("The backfill of migration \"%s\" has written %s%s.",
-						  migration, done,
+				errdetail("%s has not been backfilled yet: the backfill of migration \"%s\" has written %s%s.",
+						  subject, migration, done,
 						  progress->paused ? " and is paused" : ""),
 				progress->paused ?
-				errhint("The new version becomes usable when the backfill is done: resume it with mig.resume(%s), then wait for it with CALL mig.wait(%s).",
+				errhint("The new version shows a row once the backfill has written it: resume the backfill with mig.resume(%s), then wait for it with CALL mig.wait(%s).",
 						qschema, qschema) :
-				errhint("The new version becomes usable when the backfill is done: wait for it with CALL mig.wait(%s); mig.status(%s) shows its progress.",
+				errhint("The new version shows a row once the backfill has written it: wait for the backfill with CALL mig.wait(%s); mig.status(%s) shows its progress.",
 						qschema, qschema));
 }
 

@@ -1,9 +1,9 @@
 /*-------------------------------------------------------------------------
  *
  * version_ready.h
- *		A new version's view of a table is usable once the table's backfill
- *		is done: before, reads would show rows without their new columns and
- *		writes would compute the old columns from them.
+ *		The new version shows and writes a row only once the backfill has
+ *		given it its new columns: before, a read would show the row without
+ *		them and a write would compute the old columns from that.
  *
  *-------------------------------------------------------------------------
  */
@@ -14,10 +14,10 @@
 #include "utils/relcache.h"
 
 /*
- * The WHERE clause (" WHERE mig.version_ready(...)") that guards the view
- * "version_schema"."view_name" of a table while the table has an
- * unfinished backfill with rows to write, or "" when it has none.
- * SPI connected.
+ * The WHERE clause (" WHERE mig.version_ready(..., xmin, cmin)") that
+ * guards the view "version_schema"."view_name" of a table while the table
+ * has an unfinished backfill with rows to write, or "" when it has none:
+ * it refuses (55000) a row the backfill has not reached.  SPI connected.
  */
 extern char *MigVersionReadyGuard(Oid relid, const char *version_schema,
 								  const char *view_name);
