@@ -126,6 +126,9 @@ SELECT is((SELECT count(*)::int FROM app.items WHERE qty IS NOT NULL), 2000, 'af
 SELECT mig.start('05_others', '{"operations": [
 	{"alter_column": {"table": "codes", "column": "label", "type": "varchar(50)", "up": "upper(label)", "down": "lower(label)"}},
 	{"alter_column": {"table": "boxes", "column": "label", "type": "varchar(50)", "up": "upper(label)", "down": "lower(label)"}}]}', 'app');
+-- (row 5 written after start first: the new version refuses a row the
+-- backfill has not reached)
+UPDATE app.codes SET label = 'five' WHERE id = 5;
 SET LOCAL search_path = app_05_others;
 UPDATE codes SET label = 'NeW' WHERE id = 5;
 RESET search_path;

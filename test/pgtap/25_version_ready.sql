@@ -97,7 +97,7 @@ SELECT is(pg_temp.err('SELECT count(*) FROM app_02_x.acct'),
 		  'The new version shows a row once the backfill has written it: resume the backfill with mig.resume(''app''), then wait for it with CALL mig.wait(''app'').'],
 	'reading rows the backfill has not reached fails with 55000, the progress and what to do');
 SELECT is((pg_temp.err('SELECT bal FROM app_02_x.acct WHERE id = 1'))[1], '55000', 'reading one of them too');
-SET LOCAL search_path = app_02_x;
+SET LOCAL search_path = app_02_x, public;
 SELECT is((pg_temp.err('UPDATE acct SET bal = bal + 10 WHERE id = 1'))[1], '55000',
 	'an UPDATE through the new version fails');
 SELECT is((pg_temp.err('INSERT INTO acct VALUES (2, 5) ON CONFLICT (id) DO UPDATE SET bal = acct.bal + excluded.bal'))[1],
@@ -119,7 +119,7 @@ SELECT results_eq('SELECT id, bal, _mig_new_bal FROM app.acct WHERE id <= 5 ORDE
 	'the refused writes changed nothing');
 
 -- rows written since start, and the tables without a guard, work
-SET LOCAL search_path = app_02_x;
+SET LOCAL search_path = app_02_x, public;
 INSERT INTO acct VALUES (1001, 5);
 SELECT is((SELECT bal FROM acct WHERE id = 1001), 5::bigint, 'a row inserted through the new version reads back');
 UPDATE acct SET bal = bal + 1 WHERE id = 1001;
@@ -128,7 +128,7 @@ SELECT is((SELECT text FROM notes WHERE id = 1), 'one', 'the renamed column read
 UPDATE notes SET text = 'uno' WHERE id = 1;
 INSERT INTO fresh VALUES (1);
 SELECT is((SELECT count(*)::int FROM fresh), 1, 'the new table is usable');
-SET LOCAL search_path = app_01_init;
+SET LOCAL search_path = app_01_init, public;
 UPDATE acct SET bal = bal + 1 WHERE id = 2;
 SELECT is((SELECT bal FROM app_02_x.acct WHERE id = 2), 201::bigint,
 	'a row written through the old version since start reads through the new one, with up');
@@ -142,7 +142,7 @@ SELECT is((SELECT body FROM app_01_init.notes WHERE id = 1), 'uno', 'the old ver
 CALL mig.backfill('app');
 SELECT is((SELECT count(*)::int FROM app_02_x.acct a JOIN app.acct t USING (id) WHERE a.bal IS DISTINCT FROM t.bal), 0,
 	'after the backfill the new version shows up(old) in every row');
-SET LOCAL search_path = app_02_x;
+SET LOCAL search_path = app_02_x, public;
 UPDATE acct SET bal = bal + 10 WHERE id = 1;
 INSERT INTO acct VALUES (3, 5) ON CONFLICT (id) DO UPDATE SET bal = acct.bal + excluded.bal;
 RESET search_path;
@@ -154,13 +154,14 @@ UPDATE mig.job_queue SET state = 'pending' WHERE migration = '02_x' AND kind = '
 SELECT is((pg_temp.err($$SELECT mig.version_ready('app', '02_x', 'app_02_x', 'acct', 'app.acct'::regclass, 'other token', '3'::xid, '0'::cid)$$))[1],
 	'55000', 'while the backfill runs it refuses a row version older than the backfill''s snapshot');
 SELECT is(mig.version_ready('app', '02_x', 'app_02_x', 'acct', 'app.acct'::regclass, 'other token',
-		(SELECT xmin FROM app.acct WHERE id = 1), '0'::cid),
+		(SELECT xmin FROM app.acct WHERE id = 1), (SELECT cmin FROM app.acct WHERE id = 1)),
 	true, 'a row version written since start is shown while it runs');
 UPDATE mig.job_queue SET state = 'done' WHERE migration = '02_x' AND kind = 'backfill';
 
 ------------------------------------------------------------------------------
 -- complete removes the guard; rollback drops it
 ------------------------------------------------------------------------------
+SELECT mig.resume('app');	-- the index build and the validation, queued paused
 SELECT is(mig.complete('app'), 'app_02_x', 'complete');
 SELECT is((SELECT count(*)::int FROM pg_views WHERE schemaname = 'app_02_x'
 		AND definition LIKE '%version_ready%'), 0, 'after complete no view is guarded');

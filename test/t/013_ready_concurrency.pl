@@ -107,6 +107,7 @@ $node->safe_psql(
 				k := 1 + floor(random() * $rows)::integer;
 				d := 1 + floor(random() * 9)::integer;
 				op := floor(random() * 10)::integer;
+				PERFORM pg_sleep(0.001);
 			ELSE
 				PERFORM pg_sleep(0.01);
 			END IF;
