@@ -488,6 +488,7 @@ mig_dual_write(PG_FUNCTION_ARGS)
 	if (rules == &entry->down && TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
 		MigVersionReadyCheckRow(trigdata->tg_relation, trigdata->tg_trigtuple,
 								entry->new_version);
+
 	if (rules->count == 0)
 		return PointerGetDatum(tuple);
 	return PointerGetDatum(apply_rules(entry, rules, trigdata->tg_relation,
