@@ -84,7 +84,7 @@ static HTAB *ready_views = NULL;
 /* one unfinished backfill's progress, for messages */
 typedef struct BackfillProgress
 {
-	const char *state;			/* NULL: the job is missing */
+	const char *state;			/* the job's state */
 	bool		paused;
 	int64		rows_done;
 	int64		rows_total;		/* -1: unknown */
