@@ -31,6 +31,7 @@ OBJS = \
 	src/state.o \
 	src/state_ident.o \
 	src/steps.o \
+	src/version_ready.o \
 	src/views.o \
 	src/worker.o \
 	src/write_route.o
@@ -41,7 +42,7 @@ DATA = $(wildcard sql/$(EXTENSION)--*.sql)
 # pg_regress runs in a temporary instance with the library preloaded.
 REGRESS = parse_errors plan_errors
 REGRESS_OPTS = --temp-instance=./tmp_regress --temp-config=./test/regress.conf
-ISOLATION = lock_queue concurrent_start backfill_race route_pooled
+ISOLATION = lock_queue concurrent_start backfill_race route_pooled ready_backfill
 ISOLATION_OPTS = --inputdir=test/isolation --outputdir=test/isolation/output_iso \
 	--temp-instance=./tmp_regress --temp-config=./test/regress.conf
 TAP_TESTS = 1

@@ -455,3 +455,24 @@ LANGUAGE C VOLATILE;
 
 COMMENT ON FUNCTION @extschema@.resume(name) IS
 	'Resumes the paused or failed background jobs of the active migration.';
+
+--
+-- The guard of a new version's view while its table's backfill is
+-- unfinished: true for a row version written after start, or once the
+-- backfill is done; an error with the backfill's progress for a row the
+-- backfill has not reached.  Its support function says it keeps every row.
+--
+CREATE FUNCTION @extschema@.version_ready_support(internal)
+RETURNS internal
+AS 'MODULE_PATHNAME', 'mig_version_ready_support'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION @extschema@.version_ready(schema name, migration text, version name,
+	view name, "table" regclass, token text, row_xmin xid, row_cmin cid)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'mig_version_ready'
+LANGUAGE C STABLE PARALLEL SAFE COST 10
+SUPPORT @extschema@.version_ready_support;
+
+COMMENT ON FUNCTION @extschema@.version_ready(name, text, name, name, regclass, text, xid, cid) IS
+	'Whether the new version may show a row of a table whose backfill is unfinished: raises an error for a row the backfill has not reached (internal, used by the views).';

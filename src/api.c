@@ -220,6 +220,8 @@ complete_attempt(void *arg)
 		MigViewsDrop(active->version_schema);
 		MigViewsCreate(MigModelLoad(args->schema), active->version_schema);
 	}
+	else
+		MigViewsUnguard(active->version_schema);
 	MigIdentRecord(args->schema, active->name);	/* the jobs complete queued */
 	MigStateMarkComplete(args->schema, active->name);
 }

@@ -67,6 +67,7 @@
 #include "dual_write.h"
 #include "migrate_ext.h"
 #include "rule_compile.h"
+#include "version_ready.h"
 #include "write_route.h"
 
 PG_FUNCTION_INFO_V1(mig_dual_write);
@@ -705,6 +706,12 @@ mig_dual_write(PG_FUNCTION_ARGS)
 	if (entry->base_schema == NULL)
 		dual_write_unknown(trigdata->tg_relation, trigdata->tg_trigger);
 	rules = writer_is_new(entry) ? &entry->down : &entry->up;
+
+	/* the new version must not update a row the backfill has not reached */
+	if (rules == &entry->down && TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
+		MigVersionReadyCheckRow(trigdata->tg_relation, trigdata->tg_trigtuple,
+								entry->new_version);
+
 	if (rules->count == 0)
 		return PointerGetDatum(tuple);
 	return PointerGetDatum(apply_rules(entry, rules, trigdata->tg_relation,

@@ -16,16 +16,21 @@
  */
 #include "postgres.h"
 
+#include "access/relation.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
+#include "parser/parsetree.h"
+#include "rewrite/rewriteHandler.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
+#include "utils/rel.h"
 
 #include "ddl.h"
 #include "state.h"
+#include "version_ready.h"
 #include "views.h"
 
 static void views_create_one(MigModelTable *table, const char *version_schema);
@@ -75,6 +80,83 @@ MigViewsDrop(const char *version_schema)
 	AtEOXact_GUC(true, nestlevel);
 }
 
+/*
+ * The views of a version schema that still have the guard of an unfinished
+ * backfill (version_ready.c) lose it: the same view, columns, defaults and
+ * grants, without the WHERE clause.  The view is rebuilt from its own query
+ * (each column a reference to an attribute number of its table), so this
+ * works whatever complete renamed or dropped.
+ */
+void
+MigViewsUnguard(const char *version_schema)
+{
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		values[1] = {CStringGetTextDatum(version_schema)};
+	List	   *views = NIL;
+	ListCell   *lc;
+	uint64		i;
+
+	if (SPI_execute_with_args("SELECT c.oid FROM pg_catalog.pg_class c"
+							  " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+							  " WHERE n.nspname = $1 AND c.relkind = 'v'"
+							  " ORDER BY c.oid",
+							  1, argtypes, values, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the views of schema \"%s\"", version_schema);
+	for (i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+
+		views = lappend_oid(views,
+							DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
+														   SPI_tuptable->tupdesc,
+														   1, &isnull)));
+	}
+
+	foreach(lc, views)
+	{
+		Relation	rel = relation_open(lfirst_oid(lc), AccessShareLock);
+		Query	   *query = get_view_query(rel);
+		FuncExpr   *guard = (FuncExpr *) query->jointree->quals;
+		StringInfoData sql;
+		ListCell   *tlc;
+		RangeTblEntry *rte;
+		int			n = 0;
+
+		if (guard == NULL || !IsA(guard, FuncExpr) ||
+			!MigVersionReadyIsGuard(guard->funcid) ||
+			list_length(query->jointree->fromlist) != 1 ||
+			!IsA(linitial(query->jointree->fromlist), RangeTblRef))
+		{
+			relation_close(rel, AccessShareLock);
+			continue;
+		}
+		rte = rt_fetch(linitial_node(RangeTblRef, query->jointree->fromlist)->rtindex,
+					   query->rtable);
+
+		initStringInfo(&sql);
+		appendStringInfo(&sql, "CREATE OR REPLACE VIEW %s WITH (security_invoker = true) AS SELECT ",
+						 quote_qualified_identifier(version_schema,
+													RelationGetRelationName(rel)));
+		foreach(tlc, query->targetList)
+		{
+			TargetEntry *tle = lfirst_node(TargetEntry, tlc);
+			Var		   *var = (Var *) tle->expr;
+
+			if (tle->resjunk)
+				continue;
+			if (!IsA(var, Var))
+				elog(ERROR, "column \"%s\" of view \"%s\" is not a column of its table",
+					 tle->resname, RelationGetRelationName(rel));
+			appendStringInfo(&sql, "%s%s AS %s", n++ > 0 ? ", " : "",
+							 MigQuoteColumn(rte->relid, var->varattno),
+							 quote_identifier(tle->resname));
+		}
+		appendStringInfo(&sql, " FROM %s", MigQuoteTable(rte->relid));
+		relation_close(rel, AccessShareLock);
+		MigExec(sql.data, rte->relid);
+	}
+}
+
 static void
 views_create_one(MigModelTable *table, const char *version_schema)
 {
@@ -97,6 +179,9 @@ views_create_one(MigModelTable *table, const char *version_schema)
 						 quote_identifier(col->name));
 	}
 	appendStringInfo(&sql, " FROM %s", MigQuoteTable(table->relid));
+	/* usable once the table's backfill is done (version_ready.c) */
+	appendStringInfoString(&sql, MigVersionReadyGuard(table->relid, version_schema,
+													  table->name));
 	MigExec(sql.data, table->relid);
 
 	views_copy_defaults(table, view);

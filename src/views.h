@@ -13,6 +13,12 @@
 /* Create the version schema and one view per visible table of the model. */
 extern void MigViewsCreate(MigModel *model, const char *version_schema);
 
+/*
+ * Remove from a version schema's views the guards that keep them unusable
+ * until their tables' backfills are done (at complete).
+ */
+extern void MigViewsUnguard(const char *version_schema);
+
 /* Drop a version schema and its views, if it exists. */
 extern void MigViewsDrop(const char *version_schema);
 

@@ -8,7 +8,7 @@ BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION migrate_ext;
 
-SELECT plan(92);
+SELECT plan(93);
 
 CREATE SCHEMA app;
 CREATE FUNCTION pg_temp.cols(rel regclass) RETURNS name[] LANGUAGE sql STABLE AS $$
@@ -199,8 +199,10 @@ SELECT is((SELECT value FROM library WHERE id = 53), 7,
 SELECT throws_ok($$INSERT INTO library (id, title, value) VALUES (54, 'x', NULL)$$, '23514',
 	NULL, 'NULL in the NOT NULL column is rejected through the new version');
 RESET search_path;
-SELECT is((SELECT count(*)::int FROM app_04_value.library WHERE value IS NULL), 50,
+SELECT is((SELECT count(*)::int FROM app.library WHERE _mig_new_value IS NULL), 50,
 	'existing rows have no value before the backfill');
+SELECT throws_ok($$SELECT count(*) FROM app_04_value.library$$, '55000', NULL,
+	'so the new version refuses to show them until the backfill has written them');
 CALL mig.backfill('app');
 SELECT is((SELECT count(*)::int FROM app_04_value.library WHERE value BETWEEN 0 AND 1000), 53,
 	'after the backfill every row has a value of the default');

@@ -9,7 +9,7 @@ BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION migrate_ext;
 
-SELECT plan(20);
+SELECT plan(21);
 
 CREATE SCHEMA app;
 SELECT mig.start('01_init', '{"operations": [
@@ -57,6 +57,13 @@ SELECT is(mig.start('02_upper', '{"operations": [{"alter_column": {"table": "ite
 
 -- writes after start: through the new version a value that up(down(v))
 -- would change, through the old version a new value, a delete and an insert
+-- (the new version may write row 10 once it was written after start: the
+-- backfill has not reached it, so it was refused before)
+SET LOCAL search_path = app_02_upper, public;
+SELECT throws_ok($$UPDATE items SET name = 'MiXeD' WHERE id = 10$$, '55000', NULL,
+	'the new version refuses to write a row the backfill has not reached');
+SET LOCAL search_path = app_01_init;
+UPDATE items SET name = 'ten' WHERE id = 10;
 SET LOCAL search_path = app_02_upper;
 UPDATE items SET name = 'MiXeD' WHERE id = 10;
 SET LOCAL search_path = app_01_init;
@@ -119,6 +126,9 @@ SELECT is((SELECT count(*)::int FROM app.items WHERE qty IS NOT NULL), 2000, 'af
 SELECT mig.start('05_others', '{"operations": [
 	{"alter_column": {"table": "codes", "column": "label", "type": "varchar(50)", "up": "upper(label)", "down": "lower(label)"}},
 	{"alter_column": {"table": "boxes", "column": "label", "type": "varchar(50)", "up": "upper(label)", "down": "lower(label)"}}]}', 'app');
+-- (row 5 written after start first: the new version refuses a row the
+-- backfill has not reached)
+UPDATE app.codes SET label = 'five' WHERE id = 5;
 SET LOCAL search_path = app_05_others;
 UPDATE codes SET label = 'NeW' WHERE id = 5;
 RESET search_path;
