@@ -5,6 +5,11 @@
  *		mig.wait, mig.pause, mig.resume, and the worker check behind
  *		mig.status.
  *
+ *		On a hot standby the functions that write refuse at once
+ *		(MigRefuseOnStandby); mig.wait works there, waiting for the
+ *		primary's jobs as the standby replays them, and mig.status and
+ *		mig.jobs show the jobs' state as the primary recorded it.
+ *
  *		mig.wait is a procedure: it commits before each sleep, so it holds no
  *		snapshot while it waits (a concurrent index build waits for every
  *		older snapshot, and a session that waited for the build while
@@ -14,6 +19,7 @@
  */
 #include "postgres.h"
 
+#include "access/xlog.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
@@ -33,6 +39,7 @@ PG_FUNCTION_INFO_V1(mig_wait);
 PG_FUNCTION_INFO_V1(mig_pause);
 PG_FUNCTION_INFO_V1(mig_resume);
 PG_FUNCTION_INFO_V1(mig_ensure_worker);
+PG_FUNCTION_INFO_V1(mig_waiting_for_worker_slot);
 
 /* how often mig.wait looks at the jobs */
 #define MIG_WAIT_POLL_MS 200
@@ -53,6 +60,19 @@ schema_arg(FunctionCallInfo fcinfo)
 				errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				errmsg("schema must not be null"));
 	return pstrdup(NameStr(*PG_GETARG_NAME(0)));
+}
+
+void
+MigRefuseOnStandby(const char *function, const char *schema)
+{
+	if (!RecoveryInProgress())
+		return;
+	ereport(ERROR,
+			errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
+			errmsg("cannot run %s on schema \"%s\": this server is a read-only standby",
+				   function, schema ? schema : "?"),
+			errdetail("Migrations and their jobs are changed only on the primary; a standby shows them as the primary recorded them."),
+			errhint("Run %s on the primary server.", function));
 }
 
 static void
@@ -178,6 +198,7 @@ set_paused(FunctionCallInfo fcinfo, bool pause)
 	uint64		n;
 	char	   *result;
 
+	MigRefuseOnStandby(pause ? "mig.pause" : "mig.resume", schema);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	MigCheckSchemaPrivilege(MigStateLockSchema(schema), schema);
@@ -245,4 +266,14 @@ mig_ensure_worker(PG_FUNCTION_ARGS)
 	MigWorkerEnsure(schema);
 	SPI_finish();
 	PG_RETURN_BOOL(true);
+}
+
+/*
+ * mig.waiting_for_worker_slot(schema): are the schema's jobs waiting for a
+ * free background worker slot (max_worker_processes)?
+ */
+Datum
+mig_waiting_for_worker_slot(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(MigWorkerWaitingForSlot(NameStr(*PG_GETARG_NAME(0))));
 }
