@@ -9,8 +9,8 @@ CREATE EXTENSION migrate_ext;
 SELECT plan(6);
 
 SELECT results_eq(
-	$$SELECT schema::text, version, status, migration, phase, jobs FROM mig.status('nosuch')$$,
-	$$VALUES ('nosuch', NULL::text, 'No migrations', NULL::text, NULL::text, NULL::text)$$,
+	$$SELECT schema = 'nosuch', version, status, migration, phase, jobs FROM mig.status('nosuch')$$,
+	$$VALUES (true, NULL::text, 'No migrations', NULL::text, NULL::text, NULL::text)$$,
 	'a schema that does not exist: No migrations, no phase, no jobs');
 
 CREATE SCHEMA plain;
