@@ -152,6 +152,7 @@ static bool launch_worker_or_wait(Oid dboid, Oid roleoid, const char *schema);
 static void slot_wait_note(Oid dboid, Oid roleoid, const char *schema,
 						   bool waiting);
 static bool launcher_retry_slot_waits(void);
+static bool worker_lock_busy(Oid schema_oid);
 static void worker_xact_callback(XactEvent event, void *arg);
 static Oid	migration_role(const char *schema);
 static bool worker_lock_try(Oid schema_oid);
@@ -285,6 +286,7 @@ MigWorkerWaitingForSlot(const char *schema)
 {
 	bool		waiting = false;
 	ListCell   *lc;
+	Oid			schema_oid;
 
 	if (worker_shared != NULL)
 	{
@@ -296,11 +298,21 @@ MigWorkerWaitingForSlot(const char *schema)
 				strcmp(worker_shared->waits[i].schema, schema) == 0)
 				waiting = true;
 		SpinLockRelease(&worker_shared->mutex);
-		return waiting;
 	}
-	foreach(lc, local_slot_waits)
-		if (strcmp((char *) lfirst(lc), schema) == 0)
-			waiting = true;
+	else
+	{
+		foreach(lc, local_slot_waits)
+			if (strcmp((char *) lfirst(lc), schema) == 0)
+				waiting = true;
+	}
+
+	/* a worker that runs the jobs already (noted meanwhile): not waiting */
+	if (waiting)
+	{
+		schema_oid = get_namespace_oid(schema, true);
+		if (!OidIsValid(schema_oid) || worker_lock_busy(schema_oid))
+			waiting = false;
+	}
 	return waiting;
 }
 
@@ -875,6 +887,8 @@ mig_worker_main(Datum arg)
 			worker_sleep(1000);
 		}
 
+		/* whoever noted the schema waiting for a slot: it has its worker */
+		slot_wait_note(MyDatabaseId, args.roleoid, args.schema, false);
 		worker_run(args.schema, schema_oid);
 
 		/* let go, then look once more: a new migration may have just started */
