@@ -29,8 +29,8 @@
 
 #include "access/heapam.h"
 #include "access/htup_details.h"
-#include "access/transam.h"
 #include "access/tableam.h"
+#include "access/transam.h"
 #include "access/xact.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_index.h"
@@ -57,8 +57,10 @@
  * vacuum: it would be taken for a predating row, written once more and
  * counted twice in rows_done (and an application's write through the new
  * version overwritten by up).  Its inserting xid is still in the header:
- * that xid, unless it is not one of the xids assigned before now (a row
- * frozen so long ago that its xid has wrapped around: it predates).
+ * that xid, unless it is not one of the 2^31 xids assigned before now (a
+ * row frozen so long ago that its xid has wrapped around: it predates).
+ * Only a row frozen about 2^32 xids ago, its xid aliasing one assigned
+ * since the start, would still be misjudged.
  */
 static TransactionId
 row_xmin(HeapTupleHeader tup, TransactionId next_xid)
