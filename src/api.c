@@ -77,7 +77,7 @@ mig_start(PG_FUNCTION_ARGS)
 				errmsg("migration name and document must not be null"));
 	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	args.schema = arg_schema(fcinfo, 2);
-	MigRefuseOnStandby("mig.start", args.schema);
+	MigRefuseReadOnly("mig.start", args.schema);
 	args.document = PG_GETARG_JSONB_P(1);
 
 	if (name[0] == '\0')
@@ -191,7 +191,7 @@ mig_complete(PG_FUNCTION_ARGS)
 {
 	FinishArgs	args = {arg_schema(fcinfo, 0), NULL, CurrentMemoryContext};
 
-	MigRefuseOnStandby("mig.complete", args.schema);
+	MigRefuseReadOnly("mig.complete", args.schema);
 	MigRunAttempts("complete", active_name(args.schema), args.schema,
 				   complete_attempt, &args);
 	PG_RETURN_TEXT_P(cstring_to_text(args.active->version_schema));
@@ -227,7 +227,7 @@ mig_rollback(PG_FUNCTION_ARGS)
 {
 	FinishArgs	args = {arg_schema(fcinfo, 0), NULL, CurrentMemoryContext};
 
-	MigRefuseOnStandby("mig.rollback", args.schema);
+	MigRefuseReadOnly("mig.rollback", args.schema);
 	MigRunAttempts("rollback", active_name(args.schema), args.schema,
 				   rollback_attempt, &args);
 	PG_RETURN_TEXT_P(cstring_to_text(args.active->previous_version_schema ?

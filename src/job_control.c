@@ -5,10 +5,11 @@
  *		mig.wait, mig.pause, mig.resume, and the worker check behind
  *		mig.status.
  *
- *		On a hot standby the functions that write refuse at once
- *		(MigRefuseOnStandby); mig.wait works there, waiting for the
- *		primary's jobs as the standby replays them, and mig.status and
- *		mig.jobs show the jobs' state as the primary recorded it.
+ *		On a hot standby, or in a read-only transaction, the functions that
+ *		write refuse at once (MigRefuseReadOnly).  On a standby mig.wait
+ *		works, waiting for the primary's jobs as the standby replays them,
+ *		and mig.status and mig.jobs show the jobs' state as the primary
+ *		recorded it.
  *
  *		mig.wait is a procedure: it commits before each sleep, so it holds no
  *		snapshot while it waits (a concurrent index build waits for every
@@ -19,6 +20,7 @@
  */
 #include "postgres.h"
 
+#include "access/xact.h"
 #include "access/xlog.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
@@ -63,16 +65,21 @@ schema_arg(FunctionCallInfo fcinfo)
 }
 
 void
-MigRefuseOnStandby(const char *function, const char *schema)
+MigRefuseReadOnly(const char *function, const char *schema)
 {
-	if (!RecoveryInProgress())
-		return;
-	ereport(ERROR,
-			errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
-			errmsg("cannot run %s on schema \"%s\": this server is a read-only standby",
-				   function, schema ? schema : "?"),
-			errdetail("Migrations and their jobs are changed only on the primary; a standby shows them as the primary recorded them."),
-			errhint("Run %s on the primary server.", function));
+	if (RecoveryInProgress())
+		ereport(ERROR,
+				errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
+				errmsg("cannot run %s on schema \"%s\": this server is a read-only standby",
+					   function, schema ? schema : "?"),
+				errdetail("Migrations and their jobs are changed only on the primary; a standby shows them as the primary recorded them."),
+				errhint("Run %s on the primary server.", function));
+	if (XactReadOnly)
+		ereport(ERROR,
+				errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
+				errmsg("cannot run %s on schema \"%s\" in a read-only transaction",
+					   function, schema ? schema : "?"),
+				errhint("Run %s in a read-write transaction.", function));
 }
 
 static void
@@ -198,7 +205,7 @@ set_paused(FunctionCallInfo fcinfo, bool pause)
 	uint64		n;
 	char	   *result;
 
-	MigRefuseOnStandby(pause ? "mig.pause" : "mig.resume", schema);
+	MigRefuseReadOnly(pause ? "mig.pause" : "mig.resume", schema);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	MigCheckSchemaPrivilege(MigStateLockSchema(schema), schema);

@@ -47,9 +47,10 @@ extern bool MigWorkerWaitingForSlot(const char *schema);
 
 /*
  * Refuse a function that writes (mig.start, mig.pause, ...) on a hot
- * standby, with SQLSTATE 25006 and a hint to run it on the primary.
+ * standby, with SQLSTATE 25006 and a hint to run it on the primary, or in
+ * a read-only transaction.
  */
-extern void MigRefuseOnStandby(const char *function, const char *schema);
+extern void MigRefuseReadOnly(const char *function, const char *schema);
 
 /* Register the launcher; from _PG_init while preloading. */
 extern void MigWorkerRegisterLauncher(void);

@@ -2,11 +2,13 @@
 -- pgroll's status for a schema it never migrated is "No migrations" with no
 -- phase; a schema whose migrations are all complete is "Complete", again
 -- with no phase.  Neither may claim a migration is "ready to complete".
+-- And in a read-only transaction the functions that write refuse at once
+-- with 25006 and no internal SQL (a hot standby: test/t/015_standby.pl).
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION migrate_ext;
 
-SELECT plan(6);
+SELECT plan(9);
 
 SELECT results_eq(
 	$$SELECT schema = 'nosuch', version, status, migration, phase, jobs FROM mig.status('nosuch')$$,
@@ -43,6 +45,20 @@ SELECT results_eq(
 
 SELECT is((SELECT count(*)::int FROM mig.jobs WHERE schema IN ('nosuch', 'plain', 'app')), 0,
 	'no jobs are shown for any of them');
+
+SELECT mig.start('03_ro', '{"operations": [{"add_column": {"table": "items", "up": "1",
+	"column": {"name": "ro", "type": "integer", "nullable": true}}}]}', 'app');
+SAVEPOINT ro;
+SET LOCAL transaction_read_only = on;
+SELECT throws_ok($$SELECT mig.pause('app')$$, '25006',
+	'cannot run mig.pause on schema "app" in a read-only transaction',
+	'in a read-only transaction mig.pause refuses with 25006, naming the function and schema');
+SELECT throws_ok($$SELECT mig.complete('app')$$, '25006',
+	'cannot run mig.complete on schema "app" in a read-only transaction',
+	'and so does mig.complete');
+SELECT is((SELECT phase FROM mig.status('app')), 'running jobs',
+	'mig.status still works in a read-only transaction');
+ROLLBACK TO SAVEPOINT ro;
 
 SELECT * FROM finish();
 ROLLBACK;
