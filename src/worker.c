@@ -918,6 +918,7 @@ mig_launcher_main(Datum arg)
 	Relation	rel;
 	TableScanDesc scan;
 	HeapTuple	tup;
+	bool		said_no_slot = false;
 
 	pqsignal(SIGTERM, die);
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
@@ -977,11 +978,13 @@ mig_launcher_main(Datum arg)
 			bgw.bgw_notify_pid = MyProcPid;
 			if (!RegisterDynamicBackgroundWorker(&bgw, &handle))
 			{
-				ereport(LOG,
-						errmsg("migrate_ext launcher could not look for unfinished jobs in database %u yet",
-							   lfirst_oid(lc)),
-						errdetail("All background worker slots are in use; it tries again every second."),
-						errhint("Raise max_worker_processes."));
+				if (!said_no_slot)
+					ereport(LOG,
+							errmsg("migrate_ext launcher could not look for unfinished jobs in database %u yet",
+								   lfirst_oid(lc)),
+							errdetail("All background worker slots are in use; it tries again every second."),
+							errhint("Raise max_worker_processes."));
+				said_no_slot = true;
 				break;
 			}
 			if (WaitForBackgroundWorkerStartup(handle, &pid) == BGWH_STARTED)
