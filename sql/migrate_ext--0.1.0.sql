@@ -213,8 +213,19 @@ AS $$
 	OFFSET 1 LIMIT 1
 $$;
 
+-- Whether the schema's jobs wait for a free background worker slot.
+CREATE FUNCTION @extschema@.waiting_for_worker_slot(schema name)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'mig_waiting_for_worker_slot'
+LANGUAGE C VOLATILE STRICT;
+
+COMMENT ON FUNCTION @extschema@.waiting_for_worker_slot(name) IS
+	'Whether the jobs of the schema wait for a free background worker slot (internal, used by mig.jobs).';
+
 --
 -- The background jobs of every active migration, with their progress.
+-- A job running on the primary shows as running on a hot standby, which
+-- has no worker of its own.
 --
 CREATE VIEW @extschema@.jobs AS
 SELECT j.schema, j.migration, j.seq, j.kind,
@@ -229,7 +240,10 @@ SELECT j.schema, j.migration, j.seq, j.kind,
 				  FROM pg_catalog.pg_class ic WHERE ic.oid = j.objid))
 			ELSE j.name END AS object,
 	   CASE WHEN j.paused AND j.state IN ('pending', 'running') THEN 'paused'
-			WHEN j.state = 'running' AND w.pid IS NULL THEN 'interrupted'
+			WHEN j.state IN ('pending', 'running') AND w.pid IS NULL
+				 AND @extschema@.waiting_for_worker_slot(j.schema) THEN 'waiting for a worker slot'
+			WHEN j.state = 'running' AND w.pid IS NULL
+				 AND NOT pg_catalog.pg_is_in_recovery() THEN 'interrupted'
 			ELSE j.state END AS state,
 	   CASE WHEN j.kind = 'index' AND p.pid IS NOT NULL THEN p.tuples_done
 			ELSE j.rows_done END AS rows_done,
@@ -306,7 +320,7 @@ AS $$
 				WHEN h.status OPERATOR(pg_catalog.=) 'in_progress' THEN 'In progress'
 				ELSE 'Complete' END,
 		   h.name,
-		   CASE WHEN h.status OPERATOR(pg_catalog.<>) 'in_progress' THEN NULL
+		   CASE WHEN h.name IS NULL OR h.status OPERATOR(pg_catalog.<>) 'in_progress' THEN NULL
 				WHEN EXISTS (SELECT 1 FROM @extschema@.jobs j
 							 WHERE j.schema OPERATOR(pg_catalog.=) $1
 							   AND j.migration OPERATOR(pg_catalog.=) h.name
@@ -315,6 +329,11 @@ AS $$
 							 WHERE j.schema OPERATOR(pg_catalog.=) $1
 							   AND j.migration OPERATOR(pg_catalog.=) h.name
 							   AND j.state OPERATOR(pg_catalog.=) 'paused') THEN 'jobs paused'
+				WHEN EXISTS (SELECT 1 FROM @extschema@.jobs j
+							 WHERE j.schema OPERATOR(pg_catalog.=) $1
+							   AND j.migration OPERATOR(pg_catalog.=) h.name
+							   AND j.state OPERATOR(pg_catalog.=) 'waiting for a worker slot')
+					THEN 'waiting for a worker slot'
 				WHEN EXISTS (SELECT 1 FROM @extschema@.jobs j
 							 WHERE j.schema OPERATOR(pg_catalog.=) $1
 							   AND j.migration OPERATOR(pg_catalog.=) h.name

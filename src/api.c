@@ -78,6 +78,7 @@ mig_start(PG_FUNCTION_ARGS)
 				errmsg("migration name and document must not be null"));
 	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	args.schema = arg_schema(fcinfo, 2);
+	MigRefuseReadOnly("mig.start", args.schema);
 	args.document = PG_GETARG_JSONB_P(1);
 
 	if (name[0] == '\0')
@@ -193,6 +194,7 @@ mig_complete(PG_FUNCTION_ARGS)
 {
 	FinishArgs	args = {arg_schema(fcinfo, 0), NULL, CurrentMemoryContext};
 
+	MigRefuseReadOnly("mig.complete", args.schema);
 	MigRunAttempts("complete", active_name(args.schema), args.schema,
 				   complete_attempt, &args);
 	PG_RETURN_TEXT_P(cstring_to_text(args.active->version_schema));
@@ -231,6 +233,7 @@ mig_rollback(PG_FUNCTION_ARGS)
 {
 	FinishArgs	args = {arg_schema(fcinfo, 0), NULL, CurrentMemoryContext};
 
+	MigRefuseReadOnly("mig.rollback", args.schema);
 	MigRunAttempts("rollback", active_name(args.schema), args.schema,
 				   rollback_attempt, &args);
 	PG_RETURN_TEXT_P(cstring_to_text(args.active->previous_version_schema ?

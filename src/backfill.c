@@ -447,6 +447,7 @@ mig_backfill(PG_FUNCTION_ARGS)
 				errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				errmsg("schema must not be null"));
 	schema = pstrdup(NameStr(*PG_GETARG_NAME(0)));
+	MigRefuseReadOnly("mig.backfill", schema);
 	batch_size = PG_ARGISNULL(1) ? mig_backfill_batch_size : PG_GETARG_INT32(1);
 	if (batch_size < 1)
 		ereport(ERROR,

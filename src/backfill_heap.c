@@ -30,6 +30,7 @@
 #include "access/heapam.h"
 #include "access/htup_details.h"
 #include "access/tableam.h"
+#include "access/transam.h"
 #include "access/xact.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_index.h"
@@ -46,6 +47,32 @@
 #include "backfill_heap.h"
 #include "compat.h"
 #include "dual_write.h"
+
+/*
+ * The xid that wrote a row version, for the predate test.  A frozen row
+ * version reads as FrozenTransactionId, which predates any snapshot; but a
+ * row version written through the trigger (by an application, or by an
+ * earlier batch of this backfill that moved the row to a block not reached
+ * yet) may have been frozen since, by VACUUM FREEZE or an aggressive
+ * vacuum: it would be taken for a predating row, written once more and
+ * counted twice in rows_done (and an application's write through the new
+ * version overwritten by up).  Its inserting xid is still in the header:
+ * that xid, unless it is not one of the 2^31 xids assigned before now (a
+ * row frozen so long ago that its xid has wrapped around: it predates).
+ * Only a row frozen about 2^32 xids ago, its xid aliasing one assigned
+ * since the start, would still be misjudged.
+ */
+static TransactionId
+row_xmin(HeapTupleHeader tup, TransactionId next_xid)
+{
+	TransactionId raw = HeapTupleHeaderGetRawXmin(tup);
+
+	if (!HeapTupleHeaderXminFrozen(tup) || !TransactionIdIsNormal(raw))
+		return HeapTupleHeaderGetXmin(tup);
+	if (!TransactionIdPrecedes(raw, next_xid))
+		return FrozenTransactionId;
+	return raw;
+}
 
 bool
 MigBackfillHeapUsable(Relation rel)
@@ -95,6 +122,7 @@ MigBackfillHeapRange(Relation rel, MigPredateSnapshot *snap,
 	MemoryContext oldcxt;
 	bool		check = RelationGetDescr(rel)->constr != NULL;
 	int64		rows = 0;
+	TransactionId next_xid;
 	AclResult	aclresult;
 
 	/* the UPDATE it replaces would have needed this privilege */
@@ -113,6 +141,7 @@ MigBackfillHeapRange(Relation rel, MigPredateSnapshot *snap,
 	PushActiveSnapshot(GetTransactionSnapshot());
 	snapshot = GetActiveSnapshot();
 	cid = GetCurrentCommandId(true);
+	next_xid = ReadNextTransactionId();
 
 	oldslot = table_slot_create(rel, NULL);
 	newslot = MakeSingleTupleTableSlot(RelationGetDescr(rel), &TTSOpsHeapTuple);
@@ -135,7 +164,7 @@ MigBackfillHeapRange(Relation rel, MigPredateSnapshot *snap,
 
 		CHECK_FOR_INTERRUPTS();
 		oldtup = ExecFetchSlotHeapTuple(oldslot, false, &should_free);
-		if (!MigBackfillRowPredates(snap, HeapTupleHeaderGetXmin(oldtup->t_data),
+		if (!MigBackfillRowPredates(snap, row_xmin(oldtup->t_data, next_xid),
 									HeapTupleHeaderGetRawCommandId(oldtup->t_data)))
 			continue;
 

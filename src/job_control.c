@@ -5,6 +5,12 @@
  *		mig.wait, mig.pause, mig.resume, and the worker check behind
  *		mig.status.
  *
+ *		On a hot standby, or in a read-only transaction, the functions that
+ *		write refuse at once (MigRefuseReadOnly).  On a standby mig.wait
+ *		works, waiting for the primary's jobs as the standby replays them,
+ *		and mig.status and mig.jobs show the jobs' state as the primary
+ *		recorded it.
+ *
  *		mig.wait is a procedure: it commits before each sleep, so it holds no
  *		snapshot while it waits (a concurrent index build waits for every
  *		older snapshot, and a session that waited for the build while
@@ -14,6 +20,8 @@
  */
 #include "postgres.h"
 
+#include "access/xact.h"
+#include "access/xlog.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
@@ -33,6 +41,7 @@ PG_FUNCTION_INFO_V1(mig_wait);
 PG_FUNCTION_INFO_V1(mig_pause);
 PG_FUNCTION_INFO_V1(mig_resume);
 PG_FUNCTION_INFO_V1(mig_ensure_worker);
+PG_FUNCTION_INFO_V1(mig_waiting_for_worker_slot);
 
 /* how often mig.wait looks at the jobs */
 #define MIG_WAIT_POLL_MS 200
@@ -53,6 +62,24 @@ schema_arg(FunctionCallInfo fcinfo)
 				errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				errmsg("schema must not be null"));
 	return pstrdup(NameStr(*PG_GETARG_NAME(0)));
+}
+
+void
+MigRefuseReadOnly(const char *function, const char *schema)
+{
+	if (RecoveryInProgress())
+		ereport(ERROR,
+				errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
+				errmsg("cannot run %s on schema \"%s\": this server is a read-only standby",
+					   function, schema ? schema : "?"),
+				errdetail("Migrations and their jobs are changed only on the primary; a standby shows them as the primary recorded them."),
+				errhint("Run %s on the primary server.", function));
+	if (XactReadOnly)
+		ereport(ERROR,
+				errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
+				errmsg("cannot run %s on schema \"%s\" in a read-only transaction",
+					   function, schema ? schema : "?"),
+				errhint("Run %s in a read-write transaction.", function));
 }
 
 static void
@@ -178,6 +205,7 @@ set_paused(FunctionCallInfo fcinfo, bool pause)
 	uint64		n;
 	char	   *result;
 
+	MigRefuseReadOnly(pause ? "mig.pause" : "mig.resume", schema);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	MigCheckSchemaPrivilege(MigStateLockSchema(schema), schema);
@@ -245,4 +273,14 @@ mig_ensure_worker(PG_FUNCTION_ARGS)
 	MigWorkerEnsure(schema);
 	SPI_finish();
 	PG_RETURN_BOOL(true);
+}
+
+/*
+ * mig.waiting_for_worker_slot(schema): are the schema's jobs waiting for a
+ * free background worker slot (max_worker_processes)?
+ */
+Datum
+mig_waiting_for_worker_slot(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(MigWorkerWaitingForSlot(NameStr(*PG_GETARG_NAME(0))));
 }

@@ -20,6 +20,14 @@
  *		committed batch.  After a server restart, the launcher (when the
  *		library is preloaded) or the next mig.* call starts workers again.
  *
+ *		When no background worker slot is free (max_worker_processes), the
+ *		schema is noted in shared memory as waiting for a worker slot; the
+ *		launcher tries again every second until a slot is free, and
+ *		mig.jobs and mig.status say so meanwhile.  The note is cleared once
+ *		a worker has been registered for the schema.  Without the launcher
+ *		(library not preloaded) the note is the session's own, and the next
+ *		mig.* call tries again.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -52,6 +60,7 @@
 #include "storage/lock.h"
 #include "storage/proc.h"
 #include "storage/procarray.h"
+#include "storage/shmem.h"
 #include "storage/spin.h"
 #include "tcop/tcopprot.h"
 #include "utils/acl.h"
@@ -94,6 +103,36 @@ typedef struct WorkerArgs
 	char		schema[NAMEDATALEN];
 } WorkerArgs;
 
+/*
+ * Schemas whose worker could not be registered for want of a free slot, in
+ * shared memory (the library preloaded): the launcher retries them.
+ */
+#define MIG_SLOT_WAITS 64
+
+/* while something waits for a slot, the launcher looks this often */
+#define MIG_SLOT_RETRY_MS 1000
+
+typedef struct SlotWait
+{
+	Oid			dboid;			/* InvalidOid: the entry is free */
+	Oid			roleoid;
+	char		schema[NAMEDATALEN];
+} SlotWait;
+
+typedef struct WorkerShared
+{
+	slock_t		mutex;
+	Latch	   *launcher_latch; /* NULL while no launcher runs */
+	SlotWait	waits[MIG_SLOT_WAITS];
+} WorkerShared;
+
+static WorkerShared *worker_shared = NULL;
+static shmem_request_hook_type prev_shmem_request_hook = NULL;
+static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
+
+/* without shared memory: this session's schemas waiting for a slot */
+static List *local_slot_waits = NIL;	/* in TopMemoryContext */
+
 typedef struct PendingLaunch
 {
 	Oid			roleoid;
@@ -109,6 +148,11 @@ static bool xact_callback_registered = false;
 
 static void worker_locktag(LOCKTAG *tag, Oid schema_oid);
 static bool launch_worker(Oid dboid, Oid roleoid, const char *schema);
+static bool launch_worker_or_wait(Oid dboid, Oid roleoid, const char *schema);
+static void slot_wait_note(Oid dboid, Oid roleoid, const char *schema,
+						   bool waiting);
+static bool launcher_retry_slot_waits(void);
+static bool worker_lock_busy(Oid schema_oid);
 static void worker_xact_callback(XactEvent event, void *arg);
 static Oid	migration_role(const char *schema);
 static bool worker_lock_try(Oid schema_oid);
@@ -153,6 +197,189 @@ launch_worker(Oid dboid, Oid roleoid, const char *schema)
 	return RegisterDynamicBackgroundWorker(&bgw, NULL);
 }
 
+/*
+ * Note, or clear the note, that the schema's jobs wait for a worker slot.
+ * No ERROR: called after commit too.
+ */
+static void
+slot_wait_note(Oid dboid, Oid roleoid, const char *schema, bool waiting)
+{
+	ListCell   *lc;
+
+	if (worker_shared != NULL)
+	{
+		int			i;
+		int			free_entry = -1;
+		bool		found = false;
+		Latch	   *latch;
+
+		SpinLockAcquire(&worker_shared->mutex);
+		for (i = 0; i < MIG_SLOT_WAITS; i++)
+		{
+			SlotWait   *w = &worker_shared->waits[i];
+
+			if (w->dboid == InvalidOid)
+			{
+				if (free_entry < 0)
+					free_entry = i;
+			}
+			else if (w->dboid == dboid && strcmp(w->schema, schema) == 0)
+			{
+				found = true;
+				if (waiting)
+					w->roleoid = roleoid;
+				else
+					w->dboid = InvalidOid;
+			}
+		}
+		if (waiting && !found && free_entry >= 0)
+		{
+			SlotWait   *w = &worker_shared->waits[free_entry];
+
+			w->dboid = dboid;
+			w->roleoid = roleoid;
+			strlcpy(w->schema, schema, NAMEDATALEN);
+		}
+		latch = worker_shared->launcher_latch;
+		SpinLockRelease(&worker_shared->mutex);
+		if (waiting && latch != NULL)
+			SetLatch(latch);
+		return;
+	}
+
+	/* no launcher: only this session knows, and its next mig.* call retries */
+	if (dboid != MyDatabaseId)
+		return;
+	foreach(lc, local_slot_waits)
+	{
+		if (strcmp((char *) lfirst(lc), schema) == 0)
+		{
+			if (!waiting)
+			{
+				pfree(lfirst(lc));
+				local_slot_waits = foreach_delete_current(local_slot_waits, lc);
+			}
+			return;
+		}
+	}
+	if (waiting)
+	{
+		MemoryContext oldcxt = MemoryContextSwitchTo(TopMemoryContext);
+
+		local_slot_waits = lappend(local_slot_waits, pstrdup(schema));
+		MemoryContextSwitchTo(oldcxt);
+	}
+}
+
+/* launch_worker, noting whether the schema now waits for a worker slot */
+static bool
+launch_worker_or_wait(Oid dboid, Oid roleoid, const char *schema)
+{
+	bool		launched = launch_worker(dboid, roleoid, schema);
+
+	slot_wait_note(dboid, roleoid, schema, !launched);
+	return launched;
+}
+
+bool
+MigWorkerWaitingForSlot(const char *schema)
+{
+	bool		waiting = false;
+	ListCell   *lc;
+	Oid			schema_oid;
+
+	if (worker_shared != NULL)
+	{
+		int			i;
+
+		SpinLockAcquire(&worker_shared->mutex);
+		for (i = 0; i < MIG_SLOT_WAITS; i++)
+			if (worker_shared->waits[i].dboid == MyDatabaseId &&
+				strcmp(worker_shared->waits[i].schema, schema) == 0)
+				waiting = true;
+		SpinLockRelease(&worker_shared->mutex);
+	}
+	else
+	{
+		foreach(lc, local_slot_waits)
+			if (strcmp((char *) lfirst(lc), schema) == 0)
+				waiting = true;
+	}
+
+	/* a worker that runs the jobs already (noted meanwhile): not waiting */
+	if (waiting)
+	{
+		schema_oid = get_namespace_oid(schema, true);
+		if (!OidIsValid(schema_oid) || worker_lock_busy(schema_oid))
+			waiting = false;
+	}
+	return waiting;
+}
+
+/*
+ * The launcher: try again to register a worker for each schema waiting for
+ * a slot.  Returns whether some still wait.
+ */
+static bool
+launcher_retry_slot_waits(void)
+{
+	SlotWait	waits[MIG_SLOT_WAITS];
+	bool		still = false;
+	int			i;
+
+	SpinLockAcquire(&worker_shared->mutex);
+	memcpy(waits, worker_shared->waits, sizeof(waits));
+	SpinLockRelease(&worker_shared->mutex);
+	for (i = 0; i < MIG_SLOT_WAITS; i++)
+	{
+		if (waits[i].dboid == InvalidOid)
+			continue;
+		if (launch_worker(waits[i].dboid, waits[i].roleoid, waits[i].schema))
+		{
+			ereport(LOG,
+					errmsg("migrate_ext launcher started a background worker for the jobs of schema \"%s\" in database %u, a worker slot being free",
+						   waits[i].schema, waits[i].dboid));
+			slot_wait_note(waits[i].dboid, waits[i].roleoid, waits[i].schema, false);
+		}
+		else
+			still = true;
+	}
+	return still;
+}
+
+static void
+worker_shmem_request(void)
+{
+	if (prev_shmem_request_hook)
+		prev_shmem_request_hook();
+	RequestAddinShmemSpace(MAXALIGN(sizeof(WorkerShared)));
+}
+
+static void
+worker_shmem_startup(void)
+{
+	bool		found;
+
+	if (prev_shmem_startup_hook)
+		prev_shmem_startup_hook();
+	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+	worker_shared = ShmemInitStruct("migrate_ext workers", sizeof(WorkerShared), &found);
+	if (!found)
+	{
+		memset(worker_shared, 0, sizeof(WorkerShared));
+		SpinLockInit(&worker_shared->mutex);
+	}
+	LWLockRelease(AddinShmemInitLock);
+}
+
+static void
+launcher_detach(int code, Datum arg)
+{
+	SpinLockAcquire(&worker_shared->mutex);
+	worker_shared->launcher_latch = NULL;
+	SpinLockRelease(&worker_shared->mutex);
+}
+
 static void
 worker_xact_callback(XactEvent event, void *arg)
 {
@@ -167,12 +394,15 @@ worker_xact_callback(XactEvent event, void *arg)
 		{
 			PendingLaunch *launch = lfirst(lc);
 
-			if (!launch_worker(MyDatabaseId, launch->roleoid, launch->schema))
+			if (!launch_worker_or_wait(MyDatabaseId, launch->roleoid, launch->schema))
 				ereport(WARNING,
 						errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
 						errmsg("could not start a background worker for the jobs of schema \"%s\"",
 							   launch->schema),
-						errdetail("All background worker slots are in use."),
+						errdetail("All background worker slots are in use; %s",
+								  worker_shared != NULL ?
+								  "the jobs start as soon as one is free." :
+								  "the next mig.* call on the schema tries again."),
 						errhint("Raise max_worker_processes, or run the jobs with CALL mig.wait('%s').",
 								launch->schema));
 		}
@@ -267,12 +497,15 @@ MigWorkerEnsure(const char *schema)
 	roleoid = migration_role(schema);
 	if (!OidIsValid(roleoid))
 		return;
-	if (!launch_worker(MyDatabaseId, roleoid, schema))
+	if (!launch_worker_or_wait(MyDatabaseId, roleoid, schema))
 		ereport(WARNING,
 				errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
 				errmsg("could not start a background worker for the jobs of schema \"%s\"",
 					   schema),
-				errdetail("All background worker slots are in use."),
+				errdetail("All background worker slots are in use; %s",
+						  worker_shared != NULL ?
+						  "the jobs start as soon as one is free." :
+						  "the next mig.* call on the schema tries again."),
 				errhint("Raise max_worker_processes, or run the jobs with CALL mig.wait('%s').",
 						schema));
 	else
@@ -654,6 +887,8 @@ mig_worker_main(Datum arg)
 			worker_sleep(1000);
 		}
 
+		/* whoever noted the schema waiting for a slot: it has its worker */
+		slot_wait_note(MyDatabaseId, args.roleoid, args.schema, false);
 		worker_run(args.schema, schema_oid);
 
 		/* let go, then look once more: a new migration may have just started */
@@ -672,21 +907,31 @@ mig_worker_main(Datum arg)
  * The launcher (with the library preloaded): once the server accepts
  * connections, look in every database for unfinished jobs, one database
  * at a time, and start their workers.  It then stays, so that it runs
- * again after a crash restart.
+ * again after a crash restart, and while a database could not be looked at
+ * or a schema's worker could not be started for want of a free worker
+ * slot, it tries again every second.
  */
 void
 mig_launcher_main(Datum arg)
 {
 	List	   *databases = NIL;
-	ListCell   *lc;
 	Relation	rel;
 	TableScanDesc scan;
 	HeapTuple	tup;
+	bool		said_no_slot = false;
 
 	pqsignal(SIGTERM, die);
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	BackgroundWorkerUnblockSignals();
 	BackgroundWorkerInitializeConnection(NULL, NULL, 0);
+
+	if (worker_shared != NULL)
+	{
+		SpinLockAcquire(&worker_shared->mutex);
+		worker_shared->launcher_latch = MyLatch;
+		SpinLockRelease(&worker_shared->mutex);
+		on_shmem_exit(launcher_detach, (Datum) 0);
+	}
 
 	StartTransactionCommand();
 	(void) GetTransactionSnapshot();
@@ -708,40 +953,52 @@ mig_launcher_main(Datum arg)
 	table_close(rel, AccessShareLock);
 	CommitTransactionCommand();
 
-	foreach(lc, databases)
-	{
-		BackgroundWorker bgw;
-		BackgroundWorkerHandle *handle;
-		pid_t		pid;
-
-		memset(&bgw, 0, sizeof(bgw));
-		bgw.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-		bgw.bgw_start_time = BgWorkerStart_RecoveryFinished;
-		bgw.bgw_restart_time = BGW_NEVER_RESTART;
-		strlcpy(bgw.bgw_library_name, "migrate_ext", BGW_MAXLEN);
-		strlcpy(bgw.bgw_function_name, "mig_scanner_main", BGW_MAXLEN);
-		snprintf(bgw.bgw_name, BGW_MAXLEN, "migrate_ext scanner of database %u",
-				 lfirst_oid(lc));
-		strlcpy(bgw.bgw_type, "migrate_ext scanner", BGW_MAXLEN);
-		bgw.bgw_main_arg = ObjectIdGetDatum(lfirst_oid(lc));
-		bgw.bgw_notify_pid = MyProcPid;
-		if (!RegisterDynamicBackgroundWorker(&bgw, &handle))
-		{
-			ereport(WARNING,
-					errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
-					errmsg("migrate_ext launcher could not look for unfinished jobs in database %u",
-						   lfirst_oid(lc)),
-					errhint("Raise max_worker_processes; the next mig.* call in that database starts its jobs."));
-			continue;
-		}
-		if (WaitForBackgroundWorkerStartup(handle, &pid) == BGWH_STARTED)
-			(void) WaitForBackgroundWorkerShutdown(handle);
-	}
-
 	for (;;)
 	{
-		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_EXIT_ON_PM_DEATH, -1L,
-						 PG_WAIT_EXTENSION);
+		ListCell   *lc;
+		bool		waiting;
+
+		/* the databases not looked at yet */
+		foreach(lc, databases)
+		{
+			BackgroundWorker bgw;
+			BackgroundWorkerHandle *handle;
+			pid_t		pid;
+
+			memset(&bgw, 0, sizeof(bgw));
+			bgw.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+			bgw.bgw_start_time = BgWorkerStart_RecoveryFinished;
+			bgw.bgw_restart_time = BGW_NEVER_RESTART;
+			strlcpy(bgw.bgw_library_name, "migrate_ext", BGW_MAXLEN);
+			strlcpy(bgw.bgw_function_name, "mig_scanner_main", BGW_MAXLEN);
+			snprintf(bgw.bgw_name, BGW_MAXLEN, "migrate_ext scanner of database %u",
+					 lfirst_oid(lc));
+			strlcpy(bgw.bgw_type, "migrate_ext scanner", BGW_MAXLEN);
+			bgw.bgw_main_arg = ObjectIdGetDatum(lfirst_oid(lc));
+			bgw.bgw_notify_pid = MyProcPid;
+			if (!RegisterDynamicBackgroundWorker(&bgw, &handle))
+			{
+				if (!said_no_slot)
+					ereport(LOG,
+							errmsg("migrate_ext launcher could not look for unfinished jobs in database %u yet",
+								   lfirst_oid(lc)),
+							errdetail("All background worker slots are in use; it tries again every second."),
+							errhint("Raise max_worker_processes."));
+				said_no_slot = true;
+				break;
+			}
+			if (WaitForBackgroundWorkerStartup(handle, &pid) == BGWH_STARTED)
+				(void) WaitForBackgroundWorkerShutdown(handle);
+			databases = foreach_delete_current(databases, lc);
+		}
+
+		/* the schemas whose worker found no free slot */
+		waiting = worker_shared != NULL && launcher_retry_slot_waits();
+
+		(void) WaitLatch(MyLatch,
+						 WL_LATCH_SET | WL_EXIT_ON_PM_DEATH |
+						 (databases != NIL || waiting ? WL_TIMEOUT : 0),
+						 MIG_SLOT_RETRY_MS, PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
 		CHECK_FOR_INTERRUPTS();
 		reload_config();
@@ -805,4 +1062,10 @@ MigWorkerRegisterLauncher(void)
 	strlcpy(bgw.bgw_name, "migrate_ext launcher", BGW_MAXLEN);
 	strlcpy(bgw.bgw_type, "migrate_ext launcher", BGW_MAXLEN);
 	RegisterBackgroundWorker(&bgw);
+
+	/* where schemas waiting for a worker slot are noted for the launcher */
+	prev_shmem_request_hook = shmem_request_hook;
+	shmem_request_hook = worker_shmem_request;
+	prev_shmem_startup_hook = shmem_startup_hook;
+	shmem_startup_hook = worker_shmem_startup;
 }

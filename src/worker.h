@@ -38,6 +38,20 @@ extern void MigWorkerStop(Oid schema_oid, const char *schema);
 extern void MigWorkerLockForeground(Oid schema_oid, const char *schema);
 extern void MigWorkerUnlockForeground(Oid schema_oid);
 
+/*
+ * Are the schema's jobs (in this database) waiting for a free background
+ * worker slot?  Noted when a worker could not be registered, cleared once
+ * one is.
+ */
+extern bool MigWorkerWaitingForSlot(const char *schema);
+
+/*
+ * Refuse a function that writes (mig.start, mig.pause, ...) on a hot
+ * standby, with SQLSTATE 25006 and a hint to run it on the primary, or in
+ * a read-only transaction.
+ */
+extern void MigRefuseReadOnly(const char *function, const char *schema);
+
 /* Register the launcher; from _PG_init while preloading. */
 extern void MigWorkerRegisterLauncher(void);
 
