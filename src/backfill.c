@@ -48,6 +48,7 @@
 #include "nodes/parsenodes.h"
 #include "storage/bufmgr.h"
 #include "storage/latch.h"
+#include "storage/lmgr.h"
 #include "storage/proc.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
@@ -58,6 +59,7 @@
 
 #include "backfill.h"
 #include "backfill_heap.h"
+#include "backfill_storage.h"
 #include "jobs.h"
 #include "worker.h"
 #include "dual_write.h"
@@ -367,6 +369,16 @@ MigBackfillBatch(MigJob *job, int batch_size)
 				errcode(ERRCODE_UNDEFINED_TABLE),
 				errmsg("table with OID %u does not exist", job->relid),
 				errdetail("It was dropped while its backfill was running."));
+
+	/*
+	 * The cursor refers to the storage the pass started on: with the table
+	 * locked against rewrites until this batch commits, check that it is
+	 * still the same, or restart the pass (backfill_storage.c).
+	 */
+	bp = batch_plan_for(job);
+	LockRelationOid(job->relid, RowExclusiveLock);
+	MigBackfillCheckStorage(job, rel, bp->snap);
+
 	/*
 	 * Rows per block of the blocks to backfill, as estimated at start (the
 	 * table grows as the backfill writes new row versions at its end).
@@ -382,7 +394,6 @@ MigBackfillBatch(MigJob *job, int batch_size)
 	blocks = Max(blocks, 1);
 	last = Min(job->next_block + blocks, job->end_block);
 
-	bp = batch_plan_for(job);
 	if (bp->target == InvalidAttrNumber || job->next_block >= last)
 		last = job->end_block;
 	else if (direct)

@@ -135,7 +135,13 @@ MigBackfillHeapRange(Relation rel, MigPredateSnapshot *snap,
 
 		CHECK_FOR_INTERRUPTS();
 		oldtup = ExecFetchSlotHeapTuple(oldslot, false, &should_free);
-		if (!MigBackfillRowPredates(snap, HeapTupleHeaderGetXmin(oldtup->t_data),
+		/*
+		 * The raw xmin, as the xmin column reads: a frozen row version (by
+		 * VACUUM FREEZE, or by a VACUUM FULL or CLUSTER, which freeze by
+		 * setting infomask bits only) still says who wrote it, and one
+		 * written through the trigger must not be taken for an old one.
+		 */
+		if (!MigBackfillRowPredates(snap, HeapTupleHeaderGetRawXmin(oldtup->t_data),
 									HeapTupleHeaderGetRawCommandId(oldtup->t_data)))
 			continue;
 
