@@ -24,6 +24,7 @@ OBJS = \
 	src/ops_alter.o \
 	src/ops_column.o \
 	src/ops_constraint.o \
+	src/ops_hierarchy.o \
 	src/ops_index.o \
 	src/ops_misc.o \
 	src/ops_table.o \
