@@ -27,9 +27,10 @@
  *		session replication role "replica" so that user triggers do not
  *		fire (the dual-write trigger is ENABLE ALWAYS).  Each batch commits
  *		its rows and its cursor (mig.job_queue.next_block) together, so an
- *		interrupted backfill resumes where it stopped.  The background
- *		worker (worker.c) runs the batches; CALL mig.backfill runs them in
- *		the foreground.
+ *		interrupted backfill resumes where it stopped; a table rewrite moves
+ *		the rows, and the pass restarts from block 0 or the job fails
+ *		(backfill_storage.c).  The background worker (worker.c) runs the
+ *		batches; CALL mig.backfill runs them in the foreground.
  *
  *-------------------------------------------------------------------------
  */
@@ -192,6 +193,16 @@ bad:
  * Was this row version written before the trigger existed: by a transaction
  * that had finished when the snapshot was taken, or by the starting
  * transaction before it created the trigger?
+ *
+ * xid is the raw xmin, also for a frozen row version: VACUUM FREEZE, and
+ * VACUUM FULL and CLUSTER (which freeze every row they can), keep it and
+ * set infomask bits, so that a row written through the trigger is still
+ * known for one.  But the raw xmin of a row frozen more than 2^31 xids ago
+ * compares as anything: every xid a row can really carry precedes the next
+ * xid to be assigned, read after the row, so one that does not is such an
+ * old row.  (One that falls among the xids assigned since the snapshot is
+ * taken for a row written through the trigger: a chance of (xids since the
+ * start) / 2^32 for a row frozen in an earlier wraparound cycle.)
  */
 bool
 MigBackfillRowPredates(MigPredateSnapshot *snap, TransactionId xid, CommandId cid)
@@ -204,6 +215,8 @@ MigBackfillRowPredates(MigPredateSnapshot *snap, TransactionId xid, CommandId ci
 		if (TransactionIdEquals(xid, snap->own[i]))
 			return cid < snap->start_cid;
 	if (TransactionIdPrecedes(xid, snap->xmin))
+		return true;
+	if (!TransactionIdPrecedes(xid, ReadNextTransactionId()))
 		return true;
 	if (TransactionIdFollowsOrEquals(xid, snap->xmax))
 		return false;

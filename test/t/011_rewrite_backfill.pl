@@ -17,7 +17,9 @@
 #  (d) a rewrite that gives every row a new xid and cannot be prevented
 #      (pg_repack's copy; here an ALTER TABLE with the event trigger
 #      disabled) is detected: the job fails with a clear last_error and
-#      complete refuses.
+#      complete refuses;
+#  (e) VACUUM FREEZE (no rewrite) part-way: rows written through the new
+#      version are frozen, and the backfill must still leave them alone.
 #
 # Each case: a table of 200,000 rows with every other one deleted, the
 # migration started with migrate_ext.start_jobs = off (its jobs paused),
@@ -154,7 +156,7 @@ sub write_old
 
 sub rewrite_case
 {
-	my ($what, $table, $migration, $rewrite) = @_;
+	my ($what, $table, $migration, $rewrite, $in_place) = @_;
 
 	make_table($table);
 	my $version = start_paused($table, $migration);
@@ -186,12 +188,23 @@ sub rewrite_case
 	$node->safe_psql('postgres', 'SELECT mig.resume()');
 	$node->safe_psql('postgres', q{CALL mig.wait('public', '300 s')});
 	is(job($migration, 'state'), 'done', "$what: the backfill finished");
-	isnt(job($migration, 'relfilenode'), $relfilenode,
-		"$what: the job records the new storage");
-	ok( $node->wait_for_log(
-			qr/was rewritten while migration "$migration" was backfilling it: the backfill starts again from its first block/,
-			$log_offset),
-		"$what: the worker says it starts the pass again");
+	if ($in_place)
+	{
+		is(job($migration, 'relfilenode'), $relfilenode,
+			"$what: the storage is the same");
+		unlike(slurp_file($node->logfile, $log_offset),
+			qr/the backfill starts again from its first block/,
+			"$what: the pass goes on where it stopped");
+	}
+	else
+	{
+		isnt(job($migration, 'relfilenode'), $relfilenode,
+			"$what: the job records the new storage");
+		ok( $node->wait_for_log(
+				qr/was rewritten while migration "$migration" was backfilling it: the backfill starts again from its first block/,
+				$log_offset),
+			"$what: the worker says it starts the pass again");
+	}
 
 	# every row: the value written through a version, else up(old)
 	is( $node->safe_psql(
@@ -230,6 +243,13 @@ sub rewrite_case
 #
 rewrite_case('(a) VACUUM FULL', 'items_a', 'm_a', 'VACUUM FULL items_a');
 rewrite_case('(b) CLUSTER', 'items_b', 'm_b', 'CLUSTER items_b USING items_b_k');
+
+#
+# (e) VACUUM FREEZE, no rewrite: the rows written through the new version
+#     in blocks the backfill has not reached are frozen, and must still not
+#     be taken for rows that predate the migration
+#
+rewrite_case('(e) VACUUM FREEZE', 'items_e', 'm_e', 'VACUUM (FREEZE) items_e', 1);
 
 #
 # (c) a rewriting ALTER TABLE is refused while the backfill is unfinished
