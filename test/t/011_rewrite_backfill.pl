@@ -19,7 +19,8 @@
 #      disabled) is detected: the job fails with a clear last_error and
 #      complete refuses;
 #  (e) VACUUM FREEZE (no rewrite) part-way: rows written through the new
-#      version are frozen, and the backfill must still leave them alone.
+#      version are frozen, and the backfill must still leave them alone;
+#  (f) (a) on a table the backfill writes with an UPDATE statement.
 #
 # Each case: a table of 200,000 rows with every other one deleted, the
 # migration started with migrate_ext.start_jobs = off (its jobs paused),
@@ -52,13 +53,15 @@ $node->safe_psql('postgres', 'CREATE EXTENSION migrate_ext; CREATE SCHEMA chk;')
 # complete (up = val * 2 unless a write through a version says otherwise).
 sub make_table
 {
-	my ($table) = @_;
+	my ($table, $extra) = @_;
+	$extra //= '';
 	$node->safe_psql(
 		'postgres', qq{
 		CREATE TABLE $table (id integer PRIMARY KEY, val integer, k integer);
 		INSERT INTO $table SELECT g, g, -g FROM generate_series(1, 200000) g;
 		DELETE FROM $table WHERE id % 2 = 0;
 		CREATE INDEX ${table}_k ON $table (k);
+		$extra
 		VACUUM ANALYZE $table;
 		CREATE TABLE chk.$table AS SELECT id, 2 * val::bigint AS expect FROM $table;
 	});
@@ -156,9 +159,9 @@ sub write_old
 
 sub rewrite_case
 {
-	my ($what, $table, $migration, $rewrite, $in_place) = @_;
+	my ($what, $table, $migration, $rewrite, $in_place, $extra) = @_;
 
-	make_table($table);
+	make_table($table, $extra);
 	my $version = start_paused($table, $migration);
 	my $rows_total = job($migration, 'rows_total');
 
@@ -250,6 +253,13 @@ rewrite_case('(b) CLUSTER', 'items_b', 'm_b', 'CLUSTER items_b USING items_b_k')
 #     be taken for rows that predate the migration
 #
 rewrite_case('(e) VACUUM FREEZE', 'items_e', 'm_e', 'VACUUM (FREEZE) items_e', 1);
+
+#
+# (f) VACUUM FULL on a table the backfill writes with its UPDATE statement
+#     (a deferrable unique constraint keeps it off the direct heap path)
+#
+rewrite_case('(f) VACUUM FULL, UPDATE path', 'items_f', 'm_f', 'VACUUM FULL items_f', 0,
+	'ALTER TABLE items_f ADD CONSTRAINT items_f_k_key UNIQUE (k) DEFERRABLE;');
 
 #
 # (c) a rewriting ALTER TABLE is refused while the backfill is unfinished
