@@ -13,6 +13,7 @@ OBJS = \
 	src/ddl.o \
 	src/dual_write.o \
 	src/dual_write_setup.o \
+	src/event_guard.o \
 	src/index_declare.o \
 	src/job_control.o \
 	src/job_run.o \

@@ -417,6 +417,19 @@ CREATE EVENT TRIGGER migrate_ext_refuse_table_rewrite ON table_rewrite
 	EXECUTE FUNCTION @extschema@.refuse_table_rewrite();
 ALTER EVENT TRIGGER migrate_ext_refuse_table_rewrite ENABLE ALWAYS;
 
+-- A table with dual-write rules may not gain a parent or a child while its
+-- migration is active (CREATE TABLE ... INHERITS / PARTITION OF, ALTER TABLE
+-- ... INHERIT / ATTACH PARTITION): trigger and backfill would not reach it.
+CREATE FUNCTION @extschema@.refuse_new_inheritance()
+RETURNS event_trigger
+AS 'MODULE_PATHNAME', 'mig_refuse_new_inheritance'
+LANGUAGE C;
+
+CREATE EVENT TRIGGER migrate_ext_refuse_new_inheritance ON ddl_command_end
+	WHEN TAG IN ('CREATE TABLE', 'ALTER TABLE')
+	EXECUTE FUNCTION @extschema@.refuse_new_inheritance();
+ALTER EVENT TRIGGER migrate_ext_refuse_new_inheritance ENABLE ALWAYS;
+
 CREATE PROCEDURE @extschema@.backfill(schema name DEFAULT 'public', batch_size integer DEFAULT NULL)
 AS 'MODULE_PATHNAME', 'mig_backfill'
 LANGUAGE C;

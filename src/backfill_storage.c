@@ -18,11 +18,13 @@
  *		  predate it get their new columns.
  *		- A rewriting ALTER TABLE and pg_repack write every row again with a
  *		  new xid: nothing tells the old rows from the new ones any more.
- *		  The ALTER TABLE is refused while the backfill is unfinished (the
- *		  table_rewrite event trigger below); pg_repack cannot be, so it is
- *		  detected: after such a rewrite no visible row predates the
- *		  snapshot, and the batch fails with an error that says so, which
- *		  leaves the job unfinished (then failed), and complete refuses.
+ *		  The ALTER TABLE is refused while the backfill is unfinished (a
+ *		  table_rewrite event trigger, event_guard.c); pg_repack cannot be,
+ *		  so it is detected: after such a rewrite no visible row predates
+ *		  the snapshot, and the batch fails with an error that says so,
+ *		  which leaves the job unfinished (then failed), and complete
+ *		  refuses.  A TRUNCATE followed by new rows before the next batch
+ *		  looks the same and fails the job too.
  *
  *		The test for "the xids were kept" is that some visible row still
  *		predates the snapshot, or that the table is empty.  It errs on the
@@ -38,7 +40,6 @@
 #include "access/tableam.h"
 #include "access/xact.h"
 #include "catalog/pg_type.h"
-#include "commands/event_trigger.h"
 #include "executor/spi.h"
 #include "executor/tuptable.h"
 #include "fmgr.h"
@@ -53,8 +54,6 @@
 #include "jobs.h"
 #include "model.h"
 #include "state.h"
-
-PG_FUNCTION_INFO_V1(mig_refuse_table_rewrite);
 
 /* $1, $2, $3: the job's key */
 static void
@@ -198,61 +197,4 @@ MigBackfillCheckStorage(MigJob *job, Relation rel, MigPredateSnapshot *snap)
 					  recorded, current, job->next_block, job->end_block));
 	job->next_block = 0;
 	job->end_block = blocks;
-}
-
-/*
- * Event trigger on table_rewrite: refuse to rewrite a table whose backfill
- * is unfinished.  A rewrite gives every row a new xid, after which the
- * backfill cannot tell which rows predate the migration.
- */
-Datum
-mig_refuse_table_rewrite(PG_FUNCTION_ARGS)
-{
-	char	   *migration = NULL;
-	char	   *schema = NULL;
-	char	   *table = NULL;
-	MemoryContext cxt = CurrentMemoryContext;
-
-	if (!CALLED_AS_EVENT_TRIGGER(fcinfo))
-		ereport(ERROR,
-				errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				errmsg("function \"%s\" must be fired as an event trigger",
-					   "mig.refuse_table_rewrite"));
-
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	if (SPI_execute("SELECT j.migration, j.schema,"
-					"  pg_catalog.quote_ident(n.nspname) OPERATOR(pg_catalog.||) '.'"
-					"  OPERATOR(pg_catalog.||) pg_catalog.quote_ident(c.relname)"
-					" FROM mig.job_queue j"
-					" JOIN mig.migrations m ON m.schema OPERATOR(pg_catalog.=) j.schema"
-					"   AND m.name OPERATOR(pg_catalog.=) j.migration"
-					" JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) j.relid"
-					" JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace"
-					" WHERE j.relid OPERATOR(pg_catalog.=) pg_catalog.pg_event_trigger_table_rewrite_oid()"
-					"   AND j.kind OPERATOR(pg_catalog.=) 'backfill'"
-					"   AND j.state OPERATOR(pg_catalog.<>) 'done'"
-					"   AND m.status OPERATOR(pg_catalog.=) 'in_progress'"
-					" LIMIT 1", true, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not read the job queue");
-	if (SPI_processed > 0)
-	{
-		HeapTuple	tup = SPI_tuptable->vals[0];
-		TupleDesc	desc = SPI_tuptable->tupdesc;
-
-		migration = MemoryContextStrdup(cxt, SPI_getvalue(tup, desc, 1));
-		schema = MemoryContextStrdup(cxt, SPI_getvalue(tup, desc, 2));
-		table = MemoryContextStrdup(cxt, SPI_getvalue(tup, desc, 3));
-	}
-	SPI_finish();
-
-	if (migration != NULL)
-		ereport(ERROR,
-				errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				errmsg("cannot rewrite table %s while migration \"%s\" is backfilling it",
-					   table, migration),
-				errdetail("A rewrite writes every row again with a new transaction id, after which the backfill could no longer tell the rows that existed before the migration started from the rows written since."),
-				errhint("Wait for the backfill with CALL mig.wait('%s'), or roll the migration back with mig.rollback('%s'), then rewrite the table.  VACUUM FULL and CLUSTER are safe meanwhile.",
-						schema, schema));
-	PG_RETURN_VOID();
 }

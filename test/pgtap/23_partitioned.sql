@@ -6,12 +6,13 @@
 -- partitioned table: no rows at all), and ALTER TABLE would pass the change
 -- on to partitions and children.  rename_table is allowed (views name
 -- tables by OID; the rename changes one name), and so is the "sql"
--- operation (the user's own SQL).
+-- operation (the user's own SQL).  A table a migration dual-writes may
+-- not gain a parent or a child until the migration is over.
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION migrate_ext;
 
-SELECT plan(42);
+SELECT plan(49);
 
 CREATE SCHEMA app;
 CREATE TABLE app.events (id integer NOT NULL, kind text NOT NULL, v integer,
@@ -135,6 +136,29 @@ SELECT is((SELECT count(*)::int FROM pg_trigger t JOIN pg_class c ON c.oid = t.t
 		   JOIN pg_namespace n ON n.oid = c.relnamespace
 		   WHERE n.nspname = 'app' AND NOT t.tgisinternal), 0,
 	'no trigger was left on any table');
+
+------------------------------------------------------------------------------
+-- a table with dual-write rules gains no parent or child while its
+-- migration is active
+------------------------------------------------------------------------------
+SELECT is(mig.start('03_plain', '{"operations": [{"add_column": {"table": "plain",
+	"column": {"name": "w", "type": "integer", "nullable": true}, "up": "n * 2"}}]}', 'app'),
+	'app_03_plain', 'add_column with up on a plain table starts');
+SELECT throws_like($$CREATE TABLE app.plain_child (x int) INHERITS (app.plain)$$,
+	'table app.plain_child cannot inherit from or be a partition of app.plain while migration "03_plain" is active',
+	'a child of a table with dual-write rules is refused');
+CREATE TABLE app.plain_copy (LIKE app.plain);
+SELECT throws_ok($$ALTER TABLE app.plain_copy INHERIT app.plain$$, '55000', NULL,
+	'ALTER TABLE INHERIT of such a table is refused with 55000');
+CREATE TABLE app.plain_base (id integer);
+SELECT throws_ok($$ALTER TABLE app.plain INHERIT app.plain_base$$, '55000', NULL,
+	'such a table cannot become a child either');
+SELECT is((SELECT count(*)::int FROM pg_inherits WHERE inhrelid = 'app.plain'::regclass
+		   OR inhparent = 'app.plain'::regclass), 0, 'the table is in no hierarchy');
+SELECT lives_ok($$SELECT mig.rollback('app')$$, 'the migration rolls back');
+SELECT lives_ok($$CREATE TABLE app.plain_child (x int) INHERITS (app.plain)$$,
+	'once no migration is active the table may gain a child');
+DROP TABLE app.plain_child, app.plain_copy, app.plain_base;
 
 ------------------------------------------------------------------------------
 -- allowed: rename_table of a partitioned table, of a partition, "sql"
