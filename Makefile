@@ -8,10 +8,12 @@ OBJS = \
 	src/api.o \
 	src/backfill.o \
 	src/backfill_heap.o \
+	src/backfill_storage.o \
 	src/column_dup.o \
 	src/ddl.o \
 	src/dual_write.o \
 	src/dual_write_setup.o \
+	src/event_guard.o \
 	src/index_declare.o \
 	src/job_control.o \
 	src/job_run.o \
@@ -23,6 +25,7 @@ OBJS = \
 	src/ops_alter.o \
 	src/ops_column.o \
 	src/ops_constraint.o \
+	src/ops_hierarchy.o \
 	src/ops_index.o \
 	src/ops_misc.o \
 	src/ops_table.o \

@@ -116,6 +116,8 @@ CREATE TABLE @extschema@.job_queue (
 	end_block	bigint NOT NULL DEFAULT 0,
 	rows_done	bigint NOT NULL DEFAULT 0,
 	rows_total	bigint,
+	relfilenode	oid,			-- the storage next_block refers to
+	restarted_at timestamptz,	-- when a rewrite last restarted the pass
 	attempts	integer NOT NULL DEFAULT 0,
 	last_error	text,
 	worker_pid	integer,
@@ -253,7 +255,7 @@ SELECT j.schema, j.migration, j.seq, j.kind,
 			THEN round(j.rows_done / t.seconds) END AS rows_per_second,
 	   CASE WHEN j.kind = 'backfill' AND j.state = 'running' AND w.pid IS NOT NULL
 				 AND j.next_block > 0
-			THEN pg_catalog.make_interval(secs => round(t.seconds
+			THEN pg_catalog.make_interval(secs => round(t.pass_seconds
 				* (j.end_block - j.next_block) / j.next_block)) END AS time_left,
 	   j.started_at, j.finished_at, j.attempts, j.last_error,
 	   w.pid
@@ -265,7 +267,10 @@ LEFT JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_catalog.pg_stat_progress_create_index p
   ON j.kind = 'index' AND j.state = 'running' AND p.pid = j.worker_pid AND p.relid = j.relid
 CROSS JOIN LATERAL (SELECT EXTRACT(epoch FROM COALESCE(j.finished_at, pg_catalog.now())
-									- j.started_at)::numeric AS seconds) t;
+									- j.started_at)::numeric AS seconds,
+						   -- a rewrite restarts the pass over the blocks
+						   EXTRACT(epoch FROM COALESCE(j.finished_at, pg_catalog.now())
+									- COALESCE(j.restarted_at, j.started_at))::numeric AS pass_seconds) t;
 
 COMMENT ON VIEW @extschema@.jobs IS
 	'Background jobs of the active migrations (index builds, backfills, validations) and their progress.';
@@ -441,6 +446,31 @@ LANGUAGE C STRICT STABLE;
 
 COMMENT ON FUNCTION @extschema@.row_predates(xid, cid, text) IS
 	'Whether a row version was written before the given snapshot (internal, used by the backfill).';
+
+-- A table rewrite gives every row a new xid, after which a backfill cannot
+-- tell the rows that predate its migration: refused while one is unfinished
+-- (VACUUM FULL and CLUSTER keep the xids; the backfill restarts its pass).
+CREATE FUNCTION @extschema@.refuse_table_rewrite()
+RETURNS event_trigger
+AS 'MODULE_PATHNAME', 'mig_refuse_table_rewrite'
+LANGUAGE C;
+
+CREATE EVENT TRIGGER migrate_ext_refuse_table_rewrite ON table_rewrite
+	EXECUTE FUNCTION @extschema@.refuse_table_rewrite();
+ALTER EVENT TRIGGER migrate_ext_refuse_table_rewrite ENABLE ALWAYS;
+
+-- A table with dual-write rules may not gain a parent or a child while its
+-- migration is active (CREATE TABLE ... INHERITS / PARTITION OF, ALTER TABLE
+-- ... INHERIT / ATTACH PARTITION): trigger and backfill would not reach it.
+CREATE FUNCTION @extschema@.refuse_new_inheritance()
+RETURNS event_trigger
+AS 'MODULE_PATHNAME', 'mig_refuse_new_inheritance'
+LANGUAGE C;
+
+CREATE EVENT TRIGGER migrate_ext_refuse_new_inheritance ON ddl_command_end
+	WHEN TAG IN ('CREATE TABLE', 'ALTER TABLE')
+	EXECUTE FUNCTION @extschema@.refuse_new_inheritance();
+ALTER EVENT TRIGGER migrate_ext_refuse_new_inheritance ENABLE ALWAYS;
 
 CREATE PROCEDURE @extschema@.backfill(schema name DEFAULT 'public', batch_size integer DEFAULT NULL)
 AS 'MODULE_PATHNAME', 'mig_backfill'

@@ -27,9 +27,10 @@
  *		session replication role "replica" so that user triggers do not
  *		fire (the dual-write trigger is ENABLE ALWAYS).  Each batch commits
  *		its rows and its cursor (mig.job_queue.next_block) together, so an
- *		interrupted backfill resumes where it stopped.  The background
- *		worker (worker.c) runs the batches; CALL mig.backfill runs them in
- *		the foreground.
+ *		interrupted backfill resumes where it stopped; a table rewrite moves
+ *		the rows, and the pass restarts from block 0 or the job fails
+ *		(backfill_storage.c).  The background worker (worker.c) runs the
+ *		batches; CALL mig.backfill runs them in the foreground.
  *
  *-------------------------------------------------------------------------
  */
@@ -48,6 +49,7 @@
 #include "nodes/parsenodes.h"
 #include "storage/bufmgr.h"
 #include "storage/latch.h"
+#include "storage/lmgr.h"
 #include "storage/proc.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
@@ -58,6 +60,7 @@
 
 #include "backfill.h"
 #include "backfill_heap.h"
+#include "backfill_storage.h"
 #include "jobs.h"
 #include "worker.h"
 #include "dual_write.h"
@@ -74,6 +77,7 @@ struct MigPredateSnapshot
 	TransactionId xmin;
 	TransactionId xmax;
 	CommandId	start_cid;		/* the command that created the trigger */
+	TransactionId next_xid;		/* a next xid read before, or invalid */
 	int			nown;			/* that transaction's xids, top and sub */
 	TransactionId *own;
 	int			nxip;
@@ -190,6 +194,16 @@ bad:
  * Was this row version written before the trigger existed: by a transaction
  * that had finished when the snapshot was taken, or by the starting
  * transaction before it created the trigger?
+ *
+ * xid is the raw xmin, also for a frozen row version: VACUUM FREEZE, and
+ * VACUUM FULL and CLUSTER (which freeze every row they can), keep it and
+ * set infomask bits, so that a row written through the trigger is still
+ * known for one.  But the raw xmin of a row frozen more than 2^31 xids ago
+ * compares as anything: every xid a row can really carry precedes the next
+ * xid to be assigned, read after the row, so one that does not is such an
+ * old row.  (One that falls among the xids assigned since the snapshot is
+ * taken for a row written through the trigger: a chance of (xids since the
+ * start) / 2^32 for a row frozen in an earlier wraparound cycle.)
  */
 bool
 MigBackfillRowPredates(MigPredateSnapshot *snap, TransactionId xid, CommandId cid)
@@ -203,6 +217,19 @@ MigBackfillRowPredates(MigPredateSnapshot *snap, TransactionId xid, CommandId ci
 			return cid < snap->start_cid;
 	if (TransactionIdPrecedes(xid, snap->xmin))
 		return true;
+
+	/*
+	 * The next xid only grows, so one read earlier is a lower bound: an xid
+	 * that precedes it precedes the real one; only one that does not needs
+	 * the counter read again (once per newer xid, not per row).
+	 */
+	if (!TransactionIdIsValid(snap->next_xid) ||
+		!TransactionIdPrecedes(xid, snap->next_xid))
+	{
+		snap->next_xid = ReadNextTransactionId();
+		if (!TransactionIdPrecedes(xid, snap->next_xid))
+			return true;
+	}
 	if (TransactionIdFollowsOrEquals(xid, snap->xmax))
 		return false;
 	for (i = 0; i < snap->nxip; i++)
@@ -370,6 +397,16 @@ MigBackfillBatch(MigJob *job, int batch_size)
 				errcode(ERRCODE_UNDEFINED_TABLE),
 				errmsg("table with OID %u does not exist", job->relid),
 				errdetail("It was dropped while its backfill was running."));
+
+	/*
+	 * The cursor refers to the storage the pass started on: with the table
+	 * locked against rewrites until this batch commits, check that it is
+	 * still the same, or restart the pass (backfill_storage.c).
+	 */
+	bp = batch_plan_for(job);
+	LockRelationOid(job->relid, RowExclusiveLock);
+	MigBackfillCheckStorage(job, rel, bp->snap);
+
 	/*
 	 * Rows per block of the blocks to backfill, as estimated at start (the
 	 * table grows as the backfill writes new row versions at its end).
@@ -385,7 +422,6 @@ MigBackfillBatch(MigJob *job, int batch_size)
 	blocks = Max(blocks, 1);
 	last = Min(job->next_block + blocks, job->end_block);
 
-	bp = batch_plan_for(job);
 	if (bp->target == InvalidAttrNumber || job->next_block >= last)
 		last = job->end_block;
 	else if (direct)

@@ -48,32 +48,6 @@
 #include "compat.h"
 #include "dual_write.h"
 
-/*
- * The xid that wrote a row version, for the predate test.  A frozen row
- * version reads as FrozenTransactionId, which predates any snapshot; but a
- * row version written through the trigger (by an application, or by an
- * earlier batch of this backfill that moved the row to a block not reached
- * yet) may have been frozen since, by VACUUM FREEZE or an aggressive
- * vacuum: it would be taken for a predating row, written once more and
- * counted twice in rows_done (and an application's write through the new
- * version overwritten by up).  Its inserting xid is still in the header:
- * that xid, unless it is not one of the 2^31 xids assigned before now (a
- * row frozen so long ago that its xid has wrapped around: it predates).
- * Only a row frozen about 2^32 xids ago, its xid aliasing one assigned
- * since the start, would still be misjudged.
- */
-static TransactionId
-row_xmin(HeapTupleHeader tup, TransactionId next_xid)
-{
-	TransactionId raw = HeapTupleHeaderGetRawXmin(tup);
-
-	if (!HeapTupleHeaderXminFrozen(tup) || !TransactionIdIsNormal(raw))
-		return HeapTupleHeaderGetXmin(tup);
-	if (!TransactionIdPrecedes(raw, next_xid))
-		return FrozenTransactionId;
-	return raw;
-}
-
 bool
 MigBackfillHeapUsable(Relation rel)
 {
@@ -122,7 +96,6 @@ MigBackfillHeapRange(Relation rel, MigPredateSnapshot *snap,
 	MemoryContext oldcxt;
 	bool		check = RelationGetDescr(rel)->constr != NULL;
 	int64		rows = 0;
-	TransactionId next_xid;
 	AclResult	aclresult;
 
 	/* the UPDATE it replaces would have needed this privilege */
@@ -141,7 +114,6 @@ MigBackfillHeapRange(Relation rel, MigPredateSnapshot *snap,
 	PushActiveSnapshot(GetTransactionSnapshot());
 	snapshot = GetActiveSnapshot();
 	cid = GetCurrentCommandId(true);
-	next_xid = ReadNextTransactionId();
 
 	oldslot = table_slot_create(rel, NULL);
 	newslot = MakeSingleTupleTableSlot(RelationGetDescr(rel), &TTSOpsHeapTuple);
@@ -164,7 +136,13 @@ MigBackfillHeapRange(Relation rel, MigPredateSnapshot *snap,
 
 		CHECK_FOR_INTERRUPTS();
 		oldtup = ExecFetchSlotHeapTuple(oldslot, false, &should_free);
-		if (!MigBackfillRowPredates(snap, row_xmin(oldtup->t_data, next_xid),
+		/*
+		 * The raw xmin, as the xmin column reads: a frozen row version (by
+		 * VACUUM FREEZE, or by a VACUUM FULL or CLUSTER, which freeze by
+		 * setting infomask bits only) still says who wrote it, and one
+		 * written through the trigger must not be taken for an old one.
+		 */
+		if (!MigBackfillRowPredates(snap, HeapTupleHeaderGetRawXmin(oldtup->t_data),
 									HeapTupleHeaderGetRawCommandId(oldtup->t_data)))
 			continue;
 

@@ -29,6 +29,7 @@
 #include "utils/syscache.h"
 
 #include "backfill.h"
+#include "backfill_storage.h"
 #include "compat.h"
 #include "job_run.h"
 #include "jobs.h"
@@ -125,6 +126,8 @@ MigJobAddBackfill(MigPlan *plan, Oid relid, const char *snapshot,
 {
 	add_job(plan, MIG_JOB_BACKFILL, relid, InvalidOid, NULL, snapshot,
 			end_block, rows_total);
+	MigBackfillRecordStorage(plan->schema, plan->migration->name,
+							 plan->job_seq, relid);
 }
 
 void

@@ -223,13 +223,17 @@ MigCheckTableOwner(MigPlan *plan, MigOperation *op, Oid relid, const char *name)
 			errhint("Run the migration as the owner of the table, or as a member of the owning role."));
 }
 
-/* The table an operation changes, which the caller must own. */
+/*
+ * The table an operation changes, which the caller must own and which must
+ * not be in a partition or inheritance hierarchy (ops_hierarchy.c).
+ */
 MigModelTable *
 MigPlanGetTable(MigPlan *plan, MigOperation *op, const char *name)
 {
 	MigModelTable *table = MigModelGetTable(plan->model, name);
 
 	MigCheckTableOwner(plan, op, table->relid, name);
+	MigCheckTableHierarchy(plan, op, table->relid, name);
 	return table;
 }
 

@@ -69,6 +69,9 @@ extern void MigCheckTableOwner(MigPlan *plan, MigOperation *op, Oid relid,
 							   const char *name);
 extern MigModelTable *MigPlanGetTable(MigPlan *plan, MigOperation *op,
 									   const char *name);
+/* Refuse (0A000) an operation on a table in a partition or inheritance hierarchy. */
+extern void MigCheckTableHierarchy(MigPlan *plan, MigOperation *op, Oid relid,
+								   const char *name);
 extern char *MigInternalName(const char *prefix, const char *name);
 extern char *MigRewriteColumnRefs(const char *expr, MigModelTable *table);
 extern void MigAddRule(MigPlan *plan, MigModelTable *table, bool up,

@@ -136,7 +136,10 @@ MigOpDropIndex(MigPlan *plan, MigOperation *op)
 	Oid			indexoid = get_relname_relid(op->name, plan->model->schema_oid);
 	Oid			relid;
 
-	if (!OidIsValid(indexoid) || get_rel_relkind(indexoid) != RELKIND_INDEX)
+	/* an index of a partitioned table is refused below, as its table is */
+	if (!OidIsValid(indexoid) ||
+		(get_rel_relkind(indexoid) != RELKIND_INDEX &&
+		 get_rel_relkind(indexoid) != RELKIND_PARTITIONED_INDEX))
 		ereport(ERROR,
 				errcode(ERRCODE_UNDEFINED_OBJECT),
 				errmsg("index \"%s\" does not exist in schema \"%s\"",
@@ -145,6 +148,7 @@ MigOpDropIndex(MigPlan *plan, MigOperation *op)
 						  plan->migration->name));
 	relid = IndexGetRelation(indexoid, false);
 	MigCheckTableOwner(plan, op, relid, get_rel_name(relid));
+	MigCheckTableHierarchy(plan, op, relid, get_rel_name(relid));
 	MigStepAdd(plan, MIG_PHASE_COMPLETE, "drop_index_concurrently", relid,
 			   InvalidAttrNumber, indexoid, NULL, NULL);
 }

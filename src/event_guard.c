@@ -1,0 +1,126 @@
+/*-------------------------------------------------------------------------
+ *
+ * event_guard.c
+ *		DDL that would break an active migration, refused by event triggers
+ *		the install script creates (ENABLE ALWAYS, so that a session in
+ *		replica mode is refused too).
+ *
+ *		- table_rewrite: a rewrite gives every row of a table a new xid,
+ *		  after which its unfinished backfill could not tell the rows that
+ *		  predate the migration (backfill_storage.c).
+ *		- ddl_command_end of CREATE TABLE and ALTER TABLE: a table with
+ *		  dual-write rules may not gain a parent or a child (INHERITS,
+ *		  INHERIT, PARTITION OF, ATTACH PARTITION) while its migration is
+ *		  active: neither the trigger nor the backfill would reach the
+ *		  child's rows, which its parent's version views show, and complete
+ *		  would pass its changes on to the child.  Such hierarchies are
+ *		  refused at start (ops_hierarchy.c); this keeps them from forming
+ *		  afterwards.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "commands/event_trigger.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "utils/memutils.h"
+
+PG_FUNCTION_INFO_V1(mig_refuse_table_rewrite);
+PG_FUNCTION_INFO_V1(mig_refuse_new_inheritance);
+
+/* the first row of a query's result, as strings in the caller's context */
+static char **
+first_row(const char *sql, int ncols)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	char	  **row = NULL;
+	int			i;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	/* not read-only: see what the command itself just changed */
+	if (SPI_execute(sql, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the state of migrations");
+	if (SPI_processed > 0)
+	{
+		row = MemoryContextAlloc(cxt, sizeof(char *) * ncols);
+		for (i = 0; i < ncols; i++)
+			row[i] = MemoryContextStrdup(cxt, SPI_getvalue(SPI_tuptable->vals[0],
+														   SPI_tuptable->tupdesc, i + 1));
+	}
+	SPI_finish();
+	return row;
+}
+
+/*
+ * Event trigger on table_rewrite: refuse to rewrite a table whose backfill
+ * is unfinished.  A rewrite gives every row a new xid, after which the
+ * backfill cannot tell which rows predate the migration.
+ */
+Datum
+mig_refuse_table_rewrite(PG_FUNCTION_ARGS)
+{
+	char	  **row;
+
+	if (!CALLED_AS_EVENT_TRIGGER(fcinfo))
+		ereport(ERROR,
+				errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				errmsg("function \"%s\" must be fired as an event trigger",
+					   "mig.refuse_table_rewrite"));
+
+	row = first_row("SELECT j.migration, j.schema,"
+					"  pg_catalog.quote_ident(n.nspname) OPERATOR(pg_catalog.||) '.'"
+					"  OPERATOR(pg_catalog.||) pg_catalog.quote_ident(c.relname)"
+					" FROM mig.job_queue j"
+					" JOIN mig.migrations m ON m.schema OPERATOR(pg_catalog.=) j.schema"
+					"   AND m.name OPERATOR(pg_catalog.=) j.migration"
+					" JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) j.relid"
+					" JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace"
+					" WHERE j.relid OPERATOR(pg_catalog.=) pg_catalog.pg_event_trigger_table_rewrite_oid()"
+					"   AND j.kind OPERATOR(pg_catalog.=) 'backfill'"
+					"   AND j.state OPERATOR(pg_catalog.<>) 'done'"
+					"   AND m.status OPERATOR(pg_catalog.=) 'in_progress'", 3);
+	if (row != NULL)
+		ereport(ERROR,
+				errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				errmsg("cannot rewrite table %s while migration \"%s\" is backfilling it",
+					   row[2], row[0]),
+				errdetail("A rewrite writes every row again with a new transaction id, after which the backfill could no longer tell the rows that existed before the migration started from the rows written since."),
+				errhint("Wait for the backfill with CALL mig.wait('%s'), or roll the migration back with mig.rollback('%s'), then rewrite the table.  VACUUM FULL and CLUSTER are safe meanwhile.",
+						row[1], row[1]));
+	PG_RETURN_VOID();
+}
+
+/*
+ * Event trigger on ddl_command_end of CREATE TABLE and ALTER TABLE: refuse
+ * a parent or a child for a table with dual-write rules.  An inheritance
+ * link with such a table at either end can only have been made after its
+ * migration started.
+ */
+Datum
+mig_refuse_new_inheritance(PG_FUNCTION_ARGS)
+{
+	char	  **row;
+
+	if (!CALLED_AS_EVENT_TRIGGER(fcinfo))
+		ereport(ERROR,
+				errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				errmsg("function \"%s\" must be fired as an event trigger",
+					   "mig.refuse_new_inheritance"));
+
+	row = first_row("SELECT d.migration, d.schema, i.inhrelid::pg_catalog.regclass::text,"
+					"  i.inhparent::pg_catalog.regclass::text"
+					" FROM mig.dual_writes d"
+					" JOIN pg_catalog.pg_inherits i ON d.relid OPERATOR(pg_catalog.=) i.inhrelid"
+					"   OR d.relid OPERATOR(pg_catalog.=) i.inhparent", 4);
+	if (row != NULL)
+		ereport(ERROR,
+				errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				errmsg("table %s cannot inherit from or be a partition of %s while migration \"%s\" is active",
+					   row[2], row[3], row[0]),
+				errdetail("Migration \"%s\" keeps the versions of one of them in step with a trigger and a backfill that would not reach the other, and migrate_ext does not support partitioned tables or inheritance.", row[0]),
+				errhint("Complete the migration with mig.complete('%s') or roll it back with mig.rollback('%s') first.",
+						row[1], row[1]));
+	PG_RETURN_VOID();
+}
