@@ -219,11 +219,8 @@ dual_write_load(DualWriteEntry *entry, Relation rel)
 		elog(ERROR, "SPI_connect failed");
 	if (SPI_execute_with_args("SELECT d.schema::text, d.old_version, d.new_version,"
 							  " r->>'direction', (r->>'target')::int4, r->>'sql',"
-							  " ARRAY(SELECT pg_catalog.jsonb_array_elements_text(r->'names'))"
-							  " FROM mig.dual_writes d,"
-							  " pg_catalog.jsonb_array_elements(d.rules) WITH ORDINALITY AS e(r, n)"
-							  " WHERE d.relid = $1"
-							  "   AND NOT EXISTS (SELECT 1"
+							  " ARRAY(SELECT pg_catalog.jsonb_array_elements_text(r->'names')),"
+							  " NOT EXISTS (SELECT 1"
 							  "     FROM pg_catalog.jsonb_array_elements(d.rules) u,"
 							  "     LATERAL (SELECT (u->>'target')::int4 AS attnum"
 							  "       UNION ALL SELECT o.n::int4"
@@ -233,6 +230,9 @@ dual_write_load(DualWriteEntry *entry, Relation rel)
 							  "       AND d.columns->>(x.attnum - 1) IS DISTINCT FROM"
 							  "         (SELECT a.attname::text FROM pg_catalog.pg_attribute a"
 							  "          WHERE a.attrelid = $1 AND a.attnum = x.attnum AND NOT a.attisdropped))"
+							  " FROM mig.dual_writes d,"
+							  " pg_catalog.jsonb_array_elements(d.rules) WITH ORDINALITY AS e(r, n)"
+							  " WHERE d.relid = $1"
 							  " ORDER BY e.n",
 							  1, argtypes, values, NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read the dual-write rules of relation %u",
@@ -308,6 +308,19 @@ dual_write_load(DualWriteEntry *entry, Relation rel)
 		rules->targets[rules->count] = target;
 		rules->sources[rules->count] = pstrdup(sql);
 		rules->count++;
+
+		/*
+		 * Rules name columns by number: they apply only while the columns
+		 * at those numbers have the names recorded with them at start (a
+		 * restore whose OIDs coincide renumbers columns).
+		 */
+		if (!DatumGetBool(SPI_getbinval(tup, desc, 8, &isnull)))
+			ereport(ERROR,
+					errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					errmsg("dual-write rules of table \"%s\" do not match its columns",
+						   RelationGetRelationName(rel)),
+					errdetail("The rules name columns by number, and the columns at those numbers no longer have the names recorded when the migration started: the table was restored from a dump or changed by hand."),
+					errhint("Roll the migration back with mig.rollback(), then start it again."));
 	}
 	MemoryContextSwitchTo(oldcxt);
 	SPI_finish();
