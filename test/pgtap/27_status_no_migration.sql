@@ -48,7 +48,9 @@ SELECT is((SELECT count(*)::int FROM mig.jobs WHERE schema IN ('nosuch', 'plain'
 
 SELECT mig.start('03_ro', '{"operations": [{"add_column": {"table": "items", "up": "1",
 	"column": {"name": "ro", "type": "integer", "nullable": true}}}]}', 'app');
-SAVEPOINT ro;
+-- last in the file: pgTAP's results live in a temporary table, which a
+-- read-only transaction may still write (a rollback to a savepoint would
+-- discard them)
 SET LOCAL transaction_read_only = on;
 SELECT throws_ok($$SELECT mig.pause('app')$$, '25006',
 	'cannot run mig.pause on schema "app" in a read-only transaction',
@@ -58,7 +60,6 @@ SELECT throws_ok($$SELECT mig.complete('app')$$, '25006',
 	'and so does mig.complete');
 SELECT is((SELECT phase FROM mig.status('app')), 'running jobs',
 	'mig.status still works in a read-only transaction');
-ROLLBACK TO SAVEPOINT ro;
 
 SELECT * FROM finish();
 ROLLBACK;
