@@ -10,6 +10,7 @@ OBJS = \
 	src/backfill_heap.o \
 	src/column_dup.o \
 	src/ddl.o \
+	src/drop_guard.o \
 	src/dual_write.o \
 	src/dual_write_setup.o \
 	src/index_declare.o \

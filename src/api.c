@@ -18,6 +18,7 @@
 #include "utils/memutils.h"
 
 #include "ddl.h"
+#include "drop_guard.h"
 #include "job_run.h"
 #include "jobs.h"
 #include "dual_write_setup.h"
@@ -251,4 +252,17 @@ rollback_attempt(void *arg)
 	MigDualWriteRemove(args->schema, active->name);
 	MigStepsRun(args->schema, active->name, MIG_PHASE_ROLLBACK);
 	MigStateDelete(args->schema, active->name);
+}
+
+/*
+ * mig.rollback of the migration in progress in a schema, for DROP
+ * EXTENSION ... CASCADE (drop_guard.c), in the dropping transaction.
+ */
+void
+MigRollbackActive(const char *schema)
+{
+	FinishArgs	args = {schema, NULL, CurrentMemoryContext};
+
+	MigRunAttempts("rollback", active_name(schema), schema, rollback_attempt,
+				   &args);
 }
