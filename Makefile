@@ -13,6 +13,7 @@ OBJS = \
 	src/drop_guard.o \
 	src/dual_write.o \
 	src/dual_write_setup.o \
+	src/expr_precheck.o \
 	src/index_declare.o \
 	src/job_control.o \
 	src/job_run.o \

@@ -19,6 +19,7 @@
 
 #include "ddl.h"
 #include "drop_guard.h"
+#include "expr_precheck.h"
 #include "job_run.h"
 #include "jobs.h"
 #include "dual_write_setup.h"
@@ -135,6 +136,9 @@ start_attempt(void *arg)
 				errmsg("cannot start migration \"%s\": schema \"%s\" already exists",
 					   migration->name, args->version_schema),
 				errhint("Give the migration another name or \"version_schema\"."));
+
+	/* expressions are checked before anything takes a strong lock */
+	MigPrecheckExpressions(&plan);
 
 	plan.old_version = MigStateLatestVersion(args->schema);
 	plan.new_version = args->version_schema;
