@@ -83,7 +83,6 @@ static char *retyped_columns(MigDup *dup);
 static bool exec_optional(const char *sql, Oid relid, const char *what,
 						  const char *column, bool declare_index);
 static void check_supported(MigPlan *plan, MigDup *dup);
-static void check_dependents(MigPlan *plan, MigDup *dup);
 static bool column_not_null(Oid relid, AttrNumber attnum);
 static void add_shadow(MigPlan *plan, MigDup *dup, MigDupColumn *dc);
 static void carry_default(MigDup *dup, MigDupColumn *dc, const char *qtable);
@@ -341,7 +340,7 @@ check_supported(MigPlan *plan, MigDup *dup)
 					   dup->table->name, conname),
 				errhint("Drop the exclusion constraint first, and add it again after the migration."));
 	}
-	check_dependents(plan, dup);
+	MigCheckColumnDependents(plan, dup->table, dup_attnums(dup), false);
 }
 
 /*
@@ -351,14 +350,17 @@ check_supported(MigPlan *plan, MigDup *dup)
  * body...) would make complete fail, or be dropped with it.  Carried over
  * or handled are: the table's own check, foreign key, unique and primary
  * key constraints and indexes, the column's own default, sequences it owns,
- * and the old version's views, which complete drops first.
+ * and the old version's views, which complete drops first.  When the column
+ * is simply dropped (drop_column), a statistics object going with it is
+ * what was asked for.
  */
-static void
-check_dependents(MigPlan *plan, MigDup *dup)
+void
+MigCheckColumnDependents(MigPlan *plan, MigModelTable *table,
+						 int2vector *attnums, bool dropping)
 {
-	Oid			relid = dup->table->relid;
-	Oid			argtypes[4] = {OIDOID, INT2VECTOROID, TEXTOID, TEXTOID};
-	Datum		values[4];
+	Oid			relid = table->relid;
+	Oid			argtypes[5] = {OIDOID, INT2VECTOROID, TEXTOID, TEXTOID, BOOLOID};
+	Datum		values[5];
 	HeapTuple	tup;
 	TupleDesc	desc;
 	char	   *column;
@@ -366,9 +368,10 @@ check_dependents(MigPlan *plan, MigDup *dup)
 	char	   *generated;
 
 	values[0] = ObjectIdGetDatum(relid);
-	values[1] = PointerGetDatum(dup_attnums(dup));
+	values[1] = PointerGetDatum(attnums);
 	values[2] = CStringGetTextDatum(plan->old_version ? plan->old_version : "");
 	values[3] = CStringGetTextDatum(plan->schema);
+	values[4] = BoolGetDatum(dropping);
 	if (SPI_execute_with_args("SELECT a.attname::text,"
 							  " coalesce((SELECT pg_catalog.pg_describe_object('pg_catalog.pg_class'::pg_catalog.regclass, r.ev_class, 0)"
 							  "   FROM pg_catalog.pg_rewrite r"
@@ -405,8 +408,9 @@ check_dependents(MigPlan *plan, MigDup *dup)
 							  "                        JOIN pg_catalog.pg_namespace n ON n.oid = v.relnamespace"
 							  "                        WHERE r.oid = d.objid AND n.nspname = $3"
 							  "                          AND n.nspname <> $4))"
+							  "   AND NOT ($5 AND d.classid = 'pg_catalog.pg_statistic_ext'::pg_catalog.regclass)"
 							  " ORDER BY d.classid, d.objid LIMIT 1",
-							  4, argtypes, values, NULL, false, 0) != SPI_OK_SELECT)
+							  5, argtypes, values, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read the dependents of relation %u", relid);
 	if (SPI_processed == 0)
 		return;
@@ -416,17 +420,25 @@ check_dependents(MigPlan *plan, MigDup *dup)
 	column = SPI_getvalue(tup, desc, 1);
 	object = SPI_getvalue(tup, desc, 2);
 	generated = SPI_getvalue(tup, desc, 3);
+	if (dropping)
+		ereport(ERROR,
+				errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				errmsg("cannot drop column \"%s\" of table \"%s\": %s depends on it",
+					   column, table->name,
+					   generated ? psprintf("generated column \"%s\"", generated) : object),
+				errdetail("Complete drops the column, which would fail because of that object."),
+				errhint("Drop the object, or change it not to use the column, before the migration."));
 	if (generated != NULL)
 		ereport(ERROR,
 				errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				errmsg("cannot change column \"%s\" of table \"%s\": generated column \"%s\" depends on it",
-					   column, dup->table->name, generated),
+					   column, table->name, generated),
 				errdetail("The operation copies the column into a new one and drops the old one at complete, and a generated column cannot be moved onto the new one."),
 				errhint("Drop the generated column (or make it a plain column with ALTER COLUMN ... DROP EXPRESSION) before the migration, and add it again after it completes."));
 	ereport(ERROR,
 			errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 			errmsg("cannot change column \"%s\" of table \"%s\": %s depends on it",
-				   column, dup->table->name, object),
+				   column, table->name, object),
 			errdetail("The operation copies the column into a new one and drops the old one at complete, which would fail or drop that object too."),
 			errhint("Drop the object before the migration, and create it again on the new column after the migration completes."));
 }

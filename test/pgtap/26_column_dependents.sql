@@ -9,7 +9,7 @@ BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION migrate_ext;
 
-SELECT plan(25);
+SELECT plan(36);
 
 CREATE SCHEMA app;
 CREATE TABLE app.t (id integer PRIMARY KEY, n integer CHECK (n > 0), m integer);
@@ -104,14 +104,61 @@ SELECT pg_temp.refused(
 	NULL,
 	'a foreign key of another table references the column');
 
+-- drop_column: complete drops the column, which its dependents would stop
+-- (a statistics object goes with it, as asked)
+CREATE FUNCTION pg_temp.start_drop_m() RETURNS text LANGUAGE sql AS $$
+	SELECT mig.start('02_m', '{"operations": [{"drop_column": {"table": "t",
+		"column": "m", "down": "0"}}]}', 'app')
+$$;
+CREATE FUNCTION pg_temp.drop_refused(setup text, cleanup text, message text, description text)
+RETURNS SETOF text LANGUAGE plpgsql AS $$
+DECLARE
+	before text;
+BEGIN
+	EXECUTE setup;
+	before := pg_temp.snapshot();
+	RETURN NEXT throws_ok('SELECT pg_temp.start_drop_m()', '0A000', message,
+		'drop_column is refused at start when ' || description);
+	RETURN NEXT is(pg_temp.snapshot(), before,
+		'... and nothing changed (' || description || ')');
+	EXECUTE cleanup;
+END
+$$;
+SELECT pg_temp.drop_refused(
+	'ALTER TABLE app.t ADD COLUMN g integer GENERATED ALWAYS AS (m * 2) STORED',
+	'ALTER TABLE app.t DROP COLUMN g',
+	'cannot drop column "m" of table "t": generated column "g" depends on it',
+	'a generated column depends on the column');
+SELECT pg_temp.drop_refused(
+	'CREATE VIEW app.v AS SELECT id, m FROM app.t',
+	'DROP VIEW app.v',
+	'cannot drop column "m" of table "t": view v depends on it',
+	'a view of the user reads the column');
+SELECT pg_temp.drop_refused(
+	'CREATE POLICY p ON app.t USING (m > 0)',
+	'DROP POLICY p ON app.t',
+	'cannot drop column "m" of table "t": policy p on table t depends on it',
+	'a policy expression reads the column');
+SELECT pg_temp.drop_refused(
+	'CREATE TRIGGER tr BEFORE UPDATE OF m ON app.t FOR EACH ROW EXECUTE FUNCTION app.f()',
+	'DROP TRIGGER tr ON app.t',
+	'cannot drop column "m" of table "t": trigger tr on table t depends on it',
+	'a trigger fires on updates of the column');
+CREATE STATISTICS app.s2 ON n, m FROM app.t;
+SELECT lives_ok('SELECT pg_temp.start_drop_m()',
+	'drop_column of a column a statistics object covers starts');
+SELECT lives_ok($$SELECT mig.complete('app')$$, '... and completes, dropping the statistics with it');
+SELECT hasnt_column('app', 't', 'm', '... the column is gone');
+
 -- what is carried over, and the old version's views, do not stop it
-SELECT lives_ok('SELECT pg_temp.start_n()',
+SELECT lives_ok($$SELECT mig.start('03_n', '{"operations": [{"alter_column": {"table": "t",
+		"column": "n", "type": "bigint", "up": "n", "down": "n::integer"}}]}', 'app')$$,
 	'alter_column of a column with a check, a unique constraint and an expression index starts');
 SELECT lives_ok($$SELECT mig.complete('app')$$, '... and completes');
 SELECT is((SELECT format_type(atttypid, atttypmod) FROM pg_attribute
 	WHERE attrelid = 'app.t'::regclass AND attname = 'n'), 'bigint',
 	'... the column has its new type');
-SELECT lives_ok($$SELECT mig.start('03_n', '{"operations": [{"alter_column": {"table": "t",
+SELECT lives_ok($$SELECT mig.start('04_n', '{"operations": [{"alter_column": {"table": "t",
 	"column": "n", "type": "integer", "up": "n::integer", "down": "n"}}]}', 'app');
 	SELECT mig.complete('app')$$,
 	'the old version''s view of the column does not stop a later alter_column');
