@@ -249,5 +249,26 @@ is( $node->safe_psql(
 	'0',
 	'... and every row backfilled');
 
+###############################################################################
+# An index whose build committed (REINDEX CONCURRENTLY gives it a new OID)
+# just before its worker was stopped, so that the new OID was never
+# recorded: the rollback still drops it.  The worker's REINDEX is run by
+# hand here, with the jobs queued paused.
+###############################################################################
+my $completed = $node->safe_psql('postgres', $snapshot_sql);
+$node->safe_psql(
+	'postgres', q{
+	SET migrate_ext.start_jobs = off;
+	SELECT mig.start('03_index', '{"operations": [{"create_index": {"name": "t_m2_idx",
+		"table": "t", "columns": [{"column": "m"}]}}]}', 'app');
+});
+my $declared = $node->safe_psql('postgres', q{SELECT 'app.t_m2_idx'::regclass::oid});
+$node->safe_psql('postgres', 'REINDEX INDEX CONCURRENTLY app.t_m2_idx');
+isnt($node->safe_psql('postgres', q{SELECT 'app.t_m2_idx'::regclass::oid}),
+	$declared, 'the rebuilt index has a new OID');
+$node->safe_psql('postgres', 'DROP EXTENSION migrate_ext CASCADE');
+is($node->safe_psql('postgres', $snapshot_sql), $completed,
+	'DROP EXTENSION CASCADE dropped the rebuilt index too: the schema is as before start');
+
 $node->stop;
 done_testing();
