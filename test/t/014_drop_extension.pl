@@ -10,7 +10,9 @@
 # not restarted in a loop; and CREATE EXTENSION + the same migration works
 # again.  Without CASCADE, the drop fails naming the migration and changes
 # nothing.  The same holds for DROP SCHEMA mig CASCADE (the extension's
-# schema) and DROP OWNED BY the extension's owner CASCADE.
+# schema) and DROP OWNED BY the extension's owner CASCADE, and without the
+# library preloaded.  An index rebuilt by a worker stopped before it recorded
+# the index's new OID is dropped too.
 #
 # No sleeps: the test polls for the states it needs (the backfill half done,
 # the worker gone, the restarted worker's quiet exit, logged at DEBUG1).
@@ -269,6 +271,30 @@ isnt($node->safe_psql('postgres', q{SELECT 'app.t_m2_idx'::regclass::oid}),
 $node->safe_psql('postgres', 'DROP EXTENSION migrate_ext CASCADE');
 is($node->safe_psql('postgres', $snapshot_sql), $completed,
 	'DROP EXTENSION CASCADE dropped the rebuilt index too: the schema is as before start');
+
+###############################################################################
+# Without the library preloaded, from a session that has not loaded it: the
+# event trigger loads it and rolls the migration back all the same.
+###############################################################################
+$node->append_conf('postgresql.conf', "shared_preload_libraries = ''");
+$node->restart;
+my $plain = $node->safe_psql('postgres', $snapshot_sql);
+$node->safe_psql(
+	'postgres', q{
+	CREATE EXTENSION migrate_ext;
+	SET migrate_ext.start_jobs = off;
+	SELECT mig.start('04_plain', '{"operations": [{"add_column": {"table": "t",
+		"column": {"name": "z", "type": "integer", "nullable": true}, "up": "id * 2"}}]}', 'app');
+});
+($ret, $stdout, $stderr) = $node->psql('postgres',
+	q{SHOW shared_preload_libraries; DROP EXTENSION migrate_ext CASCADE});
+is($ret, 0, 'without the library preloaded, DROP EXTENSION CASCADE succeeds');
+like(
+	$stderr,
+	qr/rolling back migration "04_plain" of schema "app"/,
+	'... and rolls the migration back');
+is($node->safe_psql('postgres', $snapshot_sql), $plain,
+	'... leaving the schema as before start');
 
 $node->stop;
 done_testing();
