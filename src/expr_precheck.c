@@ -31,6 +31,7 @@
 #include "postgres.h"
 
 #include "access/xact.h"
+#include "catalog/pg_type.h"
 #include "parser/parse_type.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
@@ -54,9 +55,13 @@ static SimTable *find_table(List *tables, const char *name);
 static MigCheckColumn *find_column(SimTable *table, const char *name);
 static List *copy_columns(List *columns);
 static bool lookup_type(const char *type, Oid *typid, int32 *typmod);
+static void precheck_error_context(void *arg);
 static void check_one(MigPlan *plan, MigOperation *op, SimTable *table,
 					  bool up, const char *sql, List *columns,
 					  Oid type, int32 typmod, const char *target);
+static void check_expr(MigPlan *plan, MigOperation *op, SimTable *table,
+					   MigExprKind kind, const char *sql, List *columns,
+					   Oid type, int32 typmod, const char *target);
 static void check_map(MigPlan *plan, MigOperation *op, SimTable *table,
 					  bool up, List *map);
 
@@ -137,8 +142,75 @@ lookup_type(const char *type, Oid *typid, int32 *typmod)
 	return ok;
 }
 
+/* a check's or default's error says which operation, as planning does */
+static void
+precheck_error_context(void *arg)
+{
+	MigPlan    *plan = (MigPlan *) arg;
+
+	errcontext("operations[%d] (%s) of migration \"%s\"",
+			   plan->op->index, MigOpKindName(plan->op->kind),
+			   plan->migration->name);
+}
+
 /*
- * Analyse one expression; its error is reported as check_rule
+ * A check constraint's or a default's expression; its error is the one
+ * PostgreSQL would raise for it once the table is locked.
+ */
+static void
+check_expr(MigPlan *plan, MigOperation *op, SimTable *table, MigExprKind kind,
+		   const char *sql, List *columns, Oid type, int32 typmod,
+		   const char *target)
+{
+	MemoryContext oldcontext = CurrentMemoryContext;
+	ResourceOwner oldowner = CurrentResourceOwner;
+	ErrorContextCallback errcallback;
+	bool		unsure = false;
+	ErrorData  *edata = NULL;
+
+	plan->op = op;
+	errcallback.callback = precheck_error_context;
+	errcallback.arg = plan;
+	errcallback.previous = error_context_stack;
+	error_context_stack = &errcallback;
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(oldcontext);
+	PG_TRY();
+	{
+		MigCheckRuleExpression(kind, plan->schema, table->relname, sql,
+							   columns, type, typmod, target, &unsure);
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcontext);
+		CurrentResourceOwner = oldowner;
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(oldcontext);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcontext);
+		CurrentResourceOwner = oldowner;
+	}
+	PG_END_TRY();
+	error_context_stack = errcallback.previous;
+	plan->op = NULL;
+
+	if (edata == NULL)
+		return;
+	if (unsure && edata->sqlerrcode != ERRCODE_LOCK_NOT_AVAILABLE &&
+		edata->sqlerrcode != ERRCODE_QUERY_CANCELED && edata->elevel <= ERROR)
+	{
+		FreeErrorData(edata);
+		return;
+	}
+	/* a position would point into the caller's query, not the expression */
+	edata->cursorpos = 0;
+	ReThrowError(edata);
+}
+
+/*
+ * Analyse one up or down expression; its error is reported as check_rule
  * (dual_write_setup.c) reports it.
  */
 static void
@@ -155,8 +227,8 @@ check_one(MigPlan *plan, MigOperation *op, SimTable *table, bool up,
 	MemoryContextSwitchTo(oldcontext);
 	PG_TRY();
 	{
-		MigCheckRuleExpression(plan->schema, table->relname, sql, columns,
-						   type, typmod, target, &unsure);
+		MigCheckRuleExpression(MIG_EXPR_RULE, plan->schema, table->relname,
+							   sql, columns, type, typmod, target, &unsure);
 		ReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(oldcontext);
 		CurrentResourceOwner = oldowner;
@@ -303,6 +375,14 @@ MigPrecheckExpressions(MigPlan *plan)
 				col->typmod = typmod;
 				col->collation = get_typcollation(typid);
 				t->columns = lappend(copy_columns(t->columns), col);
+				if (op->column_def->default_expr != NULL)
+					check_expr(plan, op, t, MIG_EXPR_DEFAULT,
+							   op->column_def->default_expr, NIL,
+							   typid, typmod, col->name);
+				if (op->column_def->check != NULL)
+					check_expr(plan, op, t, MIG_EXPR_CHECK,
+							   op->column_def->check->constraint, t->columns,
+							   BOOLOID, -1, col->name);
 				break;
 
 			case MIG_OP_DROP_COLUMN:
@@ -358,6 +438,14 @@ MigPrecheckExpressions(MigPlan *plan)
 					if (op->down != NULL)
 						check_one(plan, op, t, false, op->down, t->columns,
 								  old->type, old->typmod, old->name);
+					if (op->has_default && op->default_expr != NULL)
+						check_expr(plan, op, t, MIG_EXPR_DEFAULT,
+								   op->default_expr, NIL,
+								   col->type, col->typmod, col->name);
+					if (op->check != NULL)
+						check_expr(plan, op, t, MIG_EXPR_CHECK,
+								   op->check->constraint, t->columns,
+								   BOOLOID, -1, col->name);
 				}
 				break;
 
@@ -365,6 +453,11 @@ MigPrecheckExpressions(MigPlan *plan)
 			case MIG_OP_DROP_MULTICOLUMN_CONSTRAINT:
 				check_map(plan, op, t, true, op->up_map);
 				check_map(plan, op, t, false, op->down_map);
+				if (op->kind == MIG_OP_CREATE_CONSTRAINT &&
+					op->constraint_type == MIG_CONSTRAINT_CHECK &&
+					op->check_expr != NULL)
+					check_expr(plan, op, t, MIG_EXPR_CHECK, op->check_expr,
+							   t->columns, BOOLOID, -1, op->name);
 				break;
 
 			default:

@@ -340,10 +340,10 @@ check_column_ref(ParseState *pstate, ColumnRef *cref, Node *var)
 }
 
 void
-MigCheckRuleExpression(const char *schema, const char *relname,
-					   const char *sql, List *columns, Oid target_type,
-					   int32 target_typmod, const char *target_name,
-					   bool *unsure)
+MigCheckRuleExpression(MigExprKind kind, const char *schema,
+					   const char *relname, const char *sql, List *columns,
+					   Oid target_type, int32 target_typmod,
+					   const char *target_name, bool *unsure)
 {
 	int			nestlevel = NewGUCNestLevel();
 	char	   *query = psprintf("SELECT (%s)", sql);
@@ -370,7 +370,9 @@ MigCheckRuleExpression(const char *schema, const char *relname,
 		ereport(ERROR,
 				errcode(ERRCODE_SYNTAX_ERROR),
 				errmsg("expression \"%s\" is not a single SQL expression", sql));
-	node = unwrap_select(((ResTarget *) linitial(select->targetList))->val);
+	node = ((ResTarget *) linitial(select->targetList))->val;
+	if (kind == MIG_EXPR_RULE)
+		node = unwrap_select(node);
 	sublinks = contains_sublink(node, NULL);
 
 	state.relname = relname;
@@ -380,6 +382,35 @@ MigCheckRuleExpression(const char *schema, const char *relname,
 	pstate->p_sourcetext = query;
 	pstate->p_post_columnref_hook = check_column_ref;
 	pstate->p_ref_hook_state = &state;
+
+	if (kind == MIG_EXPR_CHECK)
+	{
+		/* as cookConstraint: the check's analysis is all there is to check */
+		node = transformExpr(pstate, node, EXPR_KIND_CHECK_CONSTRAINT);
+		node = coerce_to_boolean(pstate, node, "CHECK");
+		assign_expr_collations(pstate, node);
+		free_parsestate(pstate);
+		AtEOXact_GUC(true, nestlevel);
+		return;
+	}
+	if (kind == MIG_EXPR_DEFAULT)
+	{
+		/* as cookDefault */
+		node = transformExpr(pstate, node, EXPR_KIND_COLUMN_DEFAULT);
+		type = exprType(node);
+		if (coerce_to_target_type(pstate, node, type, target_type, target_typmod,
+								  COERCION_ASSIGNMENT, COERCE_IMPLICIT_CAST,
+								  -1) == NULL)
+			ereport(ERROR,
+					errcode(ERRCODE_DATATYPE_MISMATCH),
+					errmsg("column \"%s\" is of type %s but default expression is of type %s",
+						   target_name, format_type_be(target_type),
+						   format_type_be(type)),
+					errhint("You will need to rewrite or cast the expression."));
+		free_parsestate(pstate);
+		AtEOXact_GUC(true, nestlevel);
+		return;
+	}
 
 	node = transformExpr(pstate, node, EXPR_KIND_OTHER);
 	if (pstate->p_hasAggs || pstate->p_hasWindowFuncs || pstate->p_hasTargetSRFs)

@@ -1,8 +1,8 @@
 
 # Copyright (c) migrate_ext contributors
 #
-# Up and down expressions are checked before start takes any strong lock
-# (issue 14, item 9).  An application transaction holds ROW EXCLUSIVE on the
+# Up and down expressions, and the checks and defaults of the operations, are
+# checked before start takes any strong lock (issue 14, item 9).  An application transaction holds ROW EXCLUSIVE on the
 # table (it has updated a row and not committed), which conflicts with the
 # ACCESS EXCLUSIVE lock start's ALTER TABLE needs:
 #
@@ -132,13 +132,38 @@ refused_at_once(
 	qr/ERROR:  42804: invalid up expression "name" in operations\[0\] \(create_constraint\)/
 );
 
+refused_at_once(
+	'(a) add_column, a default of a type that does not fit',
+	'{"operations": [{"add_column": {"table": "items",
+		"column": {"name": "added", "type": "integer", "nullable": true, "default": "now()"}}}]}',
+	qr/ERROR:  42804: column "added" is of type integer but default expression is of type timestamp with time zone/
+);
+refused_at_once(
+	'(a) alter_column, a check naming a missing column',
+	'{"operations": [{"alter_column": {"table": "items", "column": "price",
+		"check": {"name": "items_price_positive", "constraint": "prize > 0"},
+		"up": "price", "down": "price"}}]}',
+	qr/ERROR:  42703: column "prize" does not exist.*CONTEXT:  operations\[0\] \(alter_column\) of migration "02_change"/s
+);
+refused_at_once(
+	'(a) create_constraint, a check comparing a column of a new type',
+	'{"operations": [
+		{"alter_column": {"table": "items", "column": "price", "type": "text",
+		 "up": "price::text", "down": "price::integer"}},
+		{"create_constraint": {"table": "items", "name": "items_price_check",
+		 "type": "check", "columns": ["price"], "check": "price > 0",
+		 "up": {"price": "price"}, "down": {"price": "price"}}}]}',
+	qr/ERROR:  42883: operator does not exist: text > integer/
+);
+
 # (b) a correct migration whose expressions use what earlier operations made
 my $good = '{"operations": [
 	{"rename_column": {"table": "items", "from": "name", "to": "title"}},
 	{"alter_column": {"table": "items", "column": "price", "type": "bigint",
 	 "up": "price * 1", "down": "(price / 1)::integer"}},
 	{"add_column": {"table": "items", "up": "upper(title) || price::text",
-	 "column": {"name": "shout", "type": "text", "nullable": true}}},
+	 "column": {"name": "shout", "type": "text", "nullable": true, "default": "current_user",
+	            "check": {"name": "items_shout_check", "constraint": "length(shout) < 100 + price"}}}},
 	{"drop_column": {"table": "items", "column": "shout", "down": "lower(title) || (price + 1)"}},
 	{"add_column": {"table": "items", "up": "(SELECT count(*) FROM app.items i WHERE i.price < items.price)",
 	 "column": {"name": "rank", "type": "bigint", "nullable": true}}}]}';
