@@ -42,6 +42,14 @@
 #include "migrate_ext.h"
 #include "rule_compile.h"
 
+/*
+ * Has an operation walked so far created a table?  Then a relation or type
+ * the catalogs do not know yet may be that table.  (Columns an operation
+ * adds are physically "_mig_new_*" until complete, so a subquery cannot
+ * read them by their names in either check.)
+ */
+static bool created_table;
+
 /* a table as the operations so far leave it */
 typedef struct SimTable
 {
@@ -198,6 +206,9 @@ check_expr(MigPlan *plan, MigOperation *op, SimTable *table, MigExprKind kind,
 
 	if (edata == NULL)
 		return;
+	if (created_table && (edata->sqlerrcode == ERRCODE_UNDEFINED_TABLE ||
+						  edata->sqlerrcode == ERRCODE_UNDEFINED_OBJECT))
+		unsure = true;
 	if (unsure && edata->sqlerrcode != ERRCODE_LOCK_NOT_AVAILABLE &&
 		edata->sqlerrcode != ERRCODE_QUERY_CANCELED && edata->elevel <= ERROR)
 	{
@@ -246,6 +257,9 @@ check_one(MigPlan *plan, MigOperation *op, SimTable *table, bool up,
 
 	if (edata == NULL)
 		return;
+	if (created_table && (edata->sqlerrcode == ERRCODE_UNDEFINED_TABLE ||
+						  edata->sqlerrcode == ERRCODE_UNDEFINED_OBJECT))
+		unsure = true;
 	/* a lock timeout (a subquery's table) is retried; a cancel is a cancel */
 	if (edata->sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE ||
 		edata->sqlerrcode == ERRCODE_QUERY_CANCELED ||
@@ -293,6 +307,7 @@ MigPrecheckExpressions(MigPlan *plan)
 
 	if (!mig_strict_expressions)
 		return;
+	created_table = false;
 
 	foreach(lc, plan->model->tables)
 	{
@@ -336,6 +351,7 @@ MigPrecheckExpressions(MigPlan *plan)
 				/* may change anything: what follows is checked later */
 				return;
 			case MIG_OP_CREATE_TABLE:
+				created_table = true;
 				t = palloc0(sizeof(SimTable));
 				t->name = pstrdup(op->name);
 				t->unknown = true;

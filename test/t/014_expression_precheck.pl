@@ -12,7 +12,8 @@
 #      deadlock_timeout, every lock wait longer than 10 ms is logged, and
 #      the log shows none for its process;
 #  (b) the check knows what earlier operations of the same migration do
-#      (renames, added and dropped columns, new types): a correct migration
+#      (renames, added and dropped columns, new types, and that a subquery
+#      may read a table they create): a correct migration
 #      passes it and then waits for the lock like any other (55P03 after
 #      its retries, its ACCESS EXCLUSIVE wait logged: the control that shows
 #      the lock really conflicts), and starts once the application commits.
@@ -104,10 +105,9 @@ refused_at_once(
 	qr/ERROR:  42601: invalid up expression "upper\(name" in operations\[0\] \(add_column\)/
 );
 refused_at_once(
-	'(a) add_column, up with a subquery reading a missing table',
-	'{"operations": [{"add_column": {"table": "items",
-		"up": "(SELECT max(n.name) FROM app.nothing n)",
-		"column": {"name": "shout", "type": "text", "nullable": true}}}]}',
+	'(a) alter_column, up with a subquery reading a missing table',
+	'{"operations": [{"alter_column": {"table": "items", "column": "name",
+		"up": "(SELECT max(n.name) FROM app.nothing n)", "down": "name", "nullable": true}}]}',
 	qr/ERROR:  42P01: invalid up expression .* relation "app.nothing" does not exist/
 );
 refused_at_once(
@@ -166,7 +166,11 @@ my $good = '{"operations": [
 	            "check": {"name": "items_shout_check", "constraint": "length(shout) < 100 + price"}}}},
 	{"drop_column": {"table": "items", "column": "shout", "down": "lower(title) || (price + 1)"}},
 	{"add_column": {"table": "items", "up": "(SELECT count(*) FROM app.items i WHERE i.price < items.price)",
-	 "column": {"name": "rank", "type": "bigint", "nullable": true}}}]}';
+	 "column": {"name": "rank", "type": "bigint", "nullable": true}}},
+	{"create_table": {"name": "tags", "columns": [{"name": "id", "type": "integer", "pk": true}]}},
+	{"alter_column": {"table": "items", "column": "title", "nullable": true,
+	 "up": "(SELECT coalesce(max(t.id)::text, title) FROM app.tags t)",
+	 "down": "title"}}]}';
 my ($ret, $stderr, $pid, $log) = start_under_lock($good);
 like($stderr, qr/ERROR:  55P03: could not lock table "items"/,
 	'(b) a correct migration passes the check and waits for the lock');
