@@ -385,7 +385,8 @@ MigOpDropColumn(MigPlan *plan, MigOperation *op)
 	MigModelTable *table = MigPlanGetTable(plan, op, op->table);
 	MigModelColumn *col = MigModelGetColumn(table, op->column);
 
-	MigCheckColumnDependents(plan, table, buildint2vector(&col->attnum, 1), true);
+	MigCheckColumnDependents(plan, table, buildint2vector(&col->attnum, 1),
+							 true);
 	col->hidden = true;
 	if (op->down != NULL)
 		MigAddRule(plan, table, false, col->attnum, col->name, op->down);
