@@ -46,7 +46,8 @@ $node->safe_psql(
 	CREATE TABLE app.gone (id integer);
 	INSERT INTO app.gone VALUES (1), (2);
 	ALTER SYSTEM SET migrate_ext.backfill_batch_size = 100;
-	ALTER SYSTEM SET migrate_ext.backfill_delay = 20;
+	-- about 300 batches 50 ms apart: the backfill takes 15 s or more
+	ALTER SYSTEM SET migrate_ext.backfill_delay = 50;
 	SELECT pg_reload_conf();
 });
 
@@ -194,6 +195,8 @@ like(
 	$stderr,
 	qr/rolling back migration "02_change" of schema "app" before extension migrate_ext is dropped/,
 	'... saying it rolls the migration back');
+like($stderr, qr/stopping the background worker of schema "app"/,
+	'... and stops the worker');
 check_undone('DROP EXTENSION CASCADE', $before, $data);
 worker_exits_cleanly('DROP EXTENSION CASCADE', $log_offset);
 
@@ -215,7 +218,10 @@ unlike(slurp_file($node->logfile, $log_offset), qr/\b(ERROR|PANIC):/,
 $node->safe_psql('postgres', 'CREATE EXTENSION migrate_ext');
 start_mid_backfill('DROP SCHEMA mig');
 $log_offset = -s $node->logfile;
-$node->safe_psql('postgres', 'DROP SCHEMA mig CASCADE');
+($ret, $stdout, $stderr) = $node->psql('postgres', 'DROP SCHEMA mig CASCADE');
+is($ret, 0, 'DROP SCHEMA mig CASCADE in the middle of a backfill succeeds');
+like($stderr, qr/stopping the background worker of schema "app"/,
+	'... stopping the worker');
 check_undone('DROP SCHEMA mig CASCADE', $before, $data);
 worker_exits_cleanly('DROP SCHEMA mig CASCADE', $log_offset);
 
@@ -227,7 +233,10 @@ $node->safe_psql(
 });
 start_mid_backfill('DROP OWNED');
 $log_offset = -s $node->logfile;
-$node->safe_psql('postgres', 'DROP OWNED BY ext_owner CASCADE');
+($ret, $stdout, $stderr) = $node->psql('postgres', 'DROP OWNED BY ext_owner CASCADE');
+is($ret, 0, 'DROP OWNED BY the owner CASCADE in the middle of a backfill succeeds');
+like($stderr, qr/stopping the background worker of schema "app"/,
+	'... stopping the worker');
 check_undone('DROP OWNED BY the owner CASCADE', $before, $data);
 worker_exits_cleanly('DROP OWNED BY the owner CASCADE', $log_offset);
 
