@@ -62,7 +62,8 @@ typedef struct SimTable
 static SimTable *find_table(List *tables, const char *name);
 static MigCheckColumn *find_column(SimTable *table, const char *name);
 static List *copy_columns(List *columns);
-static bool lookup_type(const char *type, Oid *typid, int32 *typmod);
+static bool lookup_type(MigPlan *plan, MigOperation *op, const char *type,
+						Oid *typid, int32 *typmod);
 static void precheck_error_context(void *arg);
 static void check_one(MigPlan *plan, MigOperation *op, SimTable *table,
 					  bool up, const char *sql, List *columns,
@@ -120,36 +121,6 @@ copy_columns(List *columns)
 	return copy;
 }
 
-/* A type named in the migration; false if it cannot be resolved now. */
-static bool
-lookup_type(const char *type, Oid *typid, int32 *typmod)
-{
-	MemoryContext oldcontext = CurrentMemoryContext;
-	ResourceOwner oldowner = CurrentResourceOwner;
-	bool		ok = true;
-
-	BeginInternalSubTransaction(NULL);
-	MemoryContextSwitchTo(oldcontext);
-	PG_TRY();
-	{
-		typenameTypeIdAndMod(NULL, typeStringToTypeName(type), typid, typmod);
-		ReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(oldcontext);
-		CurrentResourceOwner = oldowner;
-	}
-	PG_CATCH();
-	{
-		MemoryContextSwitchTo(oldcontext);
-		FlushErrorState();
-		RollbackAndReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(oldcontext);
-		CurrentResourceOwner = oldowner;
-		ok = false;
-	}
-	PG_END_TRY();
-	return ok;
-}
-
 /* a check's or default's error says which operation, as planning does */
 static void
 precheck_error_context(void *arg)
@@ -159,6 +130,76 @@ precheck_error_context(void *arg)
 	errcontext("operations[%d] (%s) of migration \"%s\"",
 			   plan->op->index, MigOpKindName(plan->op->kind),
 			   plan->migration->name);
+}
+
+/*
+ * A type named in the migration; false if it cannot be resolved now (a
+ * serial pseudo-type, or a type a table created by the migration may be).
+ * A type that does not exist fails start here with PostgreSQL's error, as
+ * the ALTER TABLE would once the table is locked.
+ */
+static bool
+lookup_type(MigPlan *plan, MigOperation *op, const char *type, Oid *typid,
+			int32 *typmod)
+{
+	MemoryContext oldcontext = CurrentMemoryContext;
+	ResourceOwner oldowner = CurrentResourceOwner;
+	ErrorContextCallback errcallback;
+	ErrorData  *edata = NULL;
+	bool		serial = false;
+
+	plan->op = op;
+	errcallback.callback = precheck_error_context;
+	errcallback.arg = plan;
+	errcallback.previous = error_context_stack;
+	error_context_stack = &errcallback;
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(oldcontext);
+	PG_TRY();
+	{
+		TypeName   *typename = typeStringToTypeName(type);
+
+		/* as transformColumnDefinition recognises them */
+		if (list_length(typename->names) == 1 && !typename->pct_type &&
+			typename->arrayBounds == NIL)
+		{
+			const char *name = strVal(linitial(typename->names));
+
+			serial = strcmp(name, "smallserial") == 0 ||
+				strcmp(name, "serial2") == 0 ||
+				strcmp(name, "serial") == 0 ||
+				strcmp(name, "serial4") == 0 ||
+				strcmp(name, "bigserial") == 0 ||
+				strcmp(name, "serial8") == 0;
+		}
+		if (!serial)
+			typenameTypeIdAndMod(NULL, typename, typid, typmod);
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcontext);
+		CurrentResourceOwner = oldowner;
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(oldcontext);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcontext);
+		CurrentResourceOwner = oldowner;
+	}
+	PG_END_TRY();
+	error_context_stack = errcallback.previous;
+	plan->op = NULL;
+
+	if (edata == NULL)
+		return !serial;
+	if (edata->sqlerrcode == ERRCODE_UNDEFINED_OBJECT && !created_table)
+	{
+		edata->cursorpos = 0;
+		ReThrowError(edata);
+	}
+	FreeErrorData(edata);
+	return false;
 }
 
 /*
@@ -377,7 +418,7 @@ MigPrecheckExpressions(MigPlan *plan)
 		{
 			case MIG_OP_ADD_COLUMN:
 				if (find_column(t, op->column_def->name) != NULL ||
-					!lookup_type(op->column_def->type, &typid, &typmod))
+					!lookup_type(plan, op, op->column_def->type, &typid, &typmod))
 				{
 					t->unknown = true;
 					break;
@@ -434,7 +475,8 @@ MigPrecheckExpressions(MigPlan *plan)
 					}
 					typid = old->type;
 					typmod = old->typmod;
-					if (op->type != NULL && !lookup_type(op->type, &typid, &typmod))
+					if (op->type != NULL &&
+						!lookup_type(plan, op, op->type, &typid, &typmod))
 					{
 						t->unknown = true;
 						break;

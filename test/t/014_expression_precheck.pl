@@ -1,8 +1,9 @@
 
 # Copyright (c) migrate_ext contributors
 #
-# Up and down expressions, and the checks and defaults of the operations, are
-# checked before start takes any strong lock (issue 14, item 9).  An application transaction holds ROW EXCLUSIVE on the
+# Up and down expressions, the checks and defaults of the operations, and the
+# types they name are checked before start takes any strong lock (issue 14,
+# item 9).  An application transaction holds ROW EXCLUSIVE on the
 # table (it has updated a row and not committed), which conflicts with the
 # ACCESS EXCLUSIVE lock start's ALTER TABLE needs:
 #
@@ -156,6 +157,19 @@ refused_at_once(
 	qr/ERROR:  42883: operator does not exist: text > integer/
 );
 
+refused_at_once(
+	'(a) add_column of a type that does not exist',
+	'{"operations": [{"add_column": {"table": "items",
+		"column": {"name": "added", "type": "no_such_type", "nullable": true}}}]}',
+	qr/ERROR:  42704: type "no_such_type" does not exist.*CONTEXT:  operations\[0\] \(add_column\)/s
+);
+refused_at_once(
+	'(a) alter_column to a type that does not exist',
+	'{"operations": [{"alter_column": {"table": "items", "column": "price",
+		"type": "no_such_type", "up": "price", "down": "price"}}]}',
+	qr/ERROR:  42704: type "no_such_type" does not exist.*CONTEXT:  operations\[0\] \(alter_column\)/s
+);
+
 # (b) a correct migration whose expressions use what earlier operations made
 my $good = '{"operations": [
 	{"rename_column": {"table": "items", "from": "name", "to": "title"}},
@@ -167,6 +181,7 @@ my $good = '{"operations": [
 	{"drop_column": {"table": "items", "column": "shout", "down": "lower(title) || (price + 1)"}},
 	{"add_column": {"table": "items", "up": "(SELECT count(*) FROM app.items i WHERE i.price < items.price)",
 	 "column": {"name": "rank", "type": "bigint", "nullable": true}}},
+	{"add_column": {"table": "items", "column": {"name": "seq", "type": "bigserial"}}},
 	{"create_table": {"name": "tags", "columns": [{"name": "id", "type": "integer", "pk": true}]}},
 	{"alter_column": {"table": "items", "column": "title", "nullable": true,
 	 "up": "(SELECT coalesce(max(t.id)::text, title) FROM app.tags t)",
