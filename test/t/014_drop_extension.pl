@@ -121,19 +121,11 @@ sub worker_exits_cleanly
 			'postgres',
 			q{SELECT count(*) = 0 FROM pg_stat_activity WHERE backend_type = 'migrate_ext worker'}),
 		"$what: the worker has stopped");
-	my $restarted = 0;
-	foreach my $i (1 .. 600)
-	{
-		if (slurp_file($node->logfile, $log_offset) =~
-			/background worker "migrate_ext worker" \(PID \d+\) exited with exit code 0/)
-		{
-			$restarted = 1;
-			last;
-		}
-		# the postmaster restarts it after bgw_restart_time (5 s)
-		$node->safe_psql('postgres', 'SELECT pg_sleep(0.1)');
-	}
-	ok($restarted, "$what: the restarted worker exited with code 0");
+	# the postmaster restarts it after bgw_restart_time (5 s)
+	$node->wait_for_log(
+		qr/background worker "migrate_ext worker" \(PID \d+\) exited with exit code 0/,
+		$log_offset);
+	pass("$what: the restarted worker exited with code 0");
 	is( $node->safe_psql(
 			'postgres',
 			q{SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'migrate_ext worker'}),
