@@ -9,7 +9,7 @@ BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION migrate_ext;
 
-SELECT plan(36);
+SELECT plan(38);
 
 CREATE SCHEMA app;
 CREATE TABLE app.t (id integer PRIMARY KEY, n integer CHECK (n > 0), m integer);
@@ -144,6 +144,12 @@ SELECT pg_temp.drop_refused(
 	'DROP TRIGGER tr ON app.t',
 	'cannot drop column "m" of table "t": trigger tr on table t depends on it',
 	'a trigger fires on updates of the column');
+SELECT pg_temp.drop_refused(
+	'CREATE TABLE app.child2 (m integer); ALTER TABLE app.t ADD CONSTRAINT t_m_key UNIQUE (m);
+	 ALTER TABLE app.child2 ADD CONSTRAINT child2_m_fkey FOREIGN KEY (m) REFERENCES app.t (m)',
+	'DROP TABLE app.child2; ALTER TABLE app.t DROP CONSTRAINT t_m_key',
+	'cannot drop column "m" of table "t": constraint child2_m_fkey on table child2 depends on it',
+	'a foreign key of another table references the column');
 CREATE STATISTICS app.s2 ON n, m FROM app.t;
 SELECT lives_ok('SELECT pg_temp.start_drop_m()',
 	'drop_column of a column a statistics object covers starts');
