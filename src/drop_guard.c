@@ -42,6 +42,7 @@
 #include "utils/lsyscache.h"
 
 #include "drop_guard.h"
+#include "model.h"
 #include "worker.h"
 
 PG_FUNCTION_INFO_V1(mig_drop_guard);
@@ -216,6 +217,35 @@ mig_drop_guard(PG_FUNCTION_ARGS)
 
 		if (OidIsValid(schema_oid) && !string_in_list(schemas, schema))
 			MigWorkerStop(schema_oid, schema);
+	}
+
+	/*
+	 * An index a completed migration dropped that its job has not dropped
+	 * yet stays: dropping it here would lock its table for as long as any
+	 * transaction uses it.  Say so.
+	 */
+	if (SPI_execute("SELECT j.objid, j.migration, j.schema::text FROM mig.job_queue j"
+					" JOIN mig.migrations m ON m.schema = j.schema AND m.name = j.migration"
+					" WHERE j.kind = 'drop_index' AND m.status = 'complete'"
+					"   AND j.state IN ('pending', 'running') ORDER BY j.objid",
+					true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the job queue");
+	for (i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+		Oid			indexoid = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
+															  SPI_tuptable->tupdesc,
+															  1, &isnull));
+
+		if (get_rel_name(indexoid) == NULL)
+			continue;
+		ereport(WARNING,
+				errmsg("index %s is not dropped: migration \"%s\" of schema \"%s\" dropped it, but its background job has not run yet",
+					   MigQuoteTable(indexoid),
+					   SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2),
+					   SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 3)),
+				errhint("Drop it with DROP INDEX CONCURRENTLY %s.",
+						MigQuoteTable(indexoid)));
 	}
 	MemoryContextSwitchTo(spicxt);
 	SPI_finish();

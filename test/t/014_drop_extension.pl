@@ -12,7 +12,8 @@
 # nothing.  The same holds for DROP SCHEMA mig CASCADE (the extension's
 # schema) and DROP OWNED BY the extension's owner CASCADE, and without the
 # library preloaded.  An index rebuilt by a worker stopped before it recorded
-# the index's new OID is dropped too.
+# the index's new OID is dropped too; an index a completed migration dropped
+# whose job has not run yet is named in a warning.
 #
 # No sleeps: the test polls for the states it needs (the backfill half done,
 # the worker gone, the restarted worker's quiet exit, logged at DEBUG1).
@@ -272,6 +273,38 @@ isnt($node->safe_psql('postgres', q{SELECT 'app.t_m2_idx'::regclass::oid}),
 $node->safe_psql('postgres', 'DROP EXTENSION migrate_ext CASCADE');
 is($node->safe_psql('postgres', $snapshot_sql), $completed,
 	'DROP EXTENSION CASCADE dropped the rebuilt index too: the schema is as before start');
+
+###############################################################################
+# A completed migration's drop_index job that has not finished (a reader's
+# open transaction holds up DROP INDEX CONCURRENTLY): the drop stops the
+# worker and says which index is left, and how to drop it.
+###############################################################################
+$node->safe_psql(
+	'postgres', q{
+	CREATE EXTENSION migrate_ext;
+	CREATE INDEX t_m_old ON app.t (m);
+	SELECT mig.start('05_drop_old', '{"operations": [{"drop_index": {"name": "t_m_old"}}]}', 'app');
+});
+my $reader = $node->background_psql('postgres');
+$reader->query_safe('BEGIN');
+$reader->query_safe('SELECT count(*) FROM app.t');
+$node->safe_psql('postgres', "SELECT mig.complete('app')");
+ok( $node->poll_query_until(
+		'postgres', q{
+		SELECT count(*) = 1 FROM mig.job_queue
+		 WHERE kind = 'drop_index' AND state = 'running'}),
+	'the old index is being dropped concurrently, held up by the reader');
+$log_offset = -s $node->logfile;
+($ret, $stdout, $stderr) = $node->psql('postgres', 'DROP EXTENSION migrate_ext CASCADE');
+is($ret, 0, 'DROP EXTENSION with a drop_index job under way succeeds');
+like(
+	$stderr,
+	qr/WARNING:  index app.t_m_old is not dropped: migration "05_drop_old" of schema "app" dropped it.*HINT:  Drop it with DROP INDEX CONCURRENTLY app.t_m_old\./s,
+	'... saying which index is left and how to drop it');
+$reader->query_safe('COMMIT');
+$reader->quit;
+worker_exits_cleanly('DROP EXTENSION with a drop_index job', $log_offset);
+$node->safe_psql('postgres', 'DROP INDEX CONCURRENTLY app.t_m_old');
 
 ###############################################################################
 # Without the library preloaded, from a session that has not loaded it: the
