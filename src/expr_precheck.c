@@ -1,21 +1,25 @@
 /*-------------------------------------------------------------------------
  *
  * expr_precheck.c
- *		Check a migration's up and down expressions before any strong lock.
+ *		Check a migration's expressions and types before any strong lock.
  *
  *		dual_write_setup.c compiles every up and down expression against
  *		the tables as the migration leaves them, which needs the shadow
  *		columns, so it runs after the operations have taken their ACCESS
- *		EXCLUSIVE locks: a mistake in an expression used to cost every lock
- *		retry (and the application's waits behind them) before its error.
+ *		EXCLUSIVE locks; the ALTER TABLEs check defaults, checks and types
+ *		only once they hold theirs.  A mistake used to cost every lock retry
+ *		(and the application's waits behind them) before its error.
  *
  *		So start first walks the operations over a copy of the model read
  *		from the catalogs (no table lock: the model reads pg_class), keeping
  *		each table's columns by name and type as each operation leaves them
- *		(add, drop, rename, retype), and analyses each expression against
- *		the columns it will see, with the type of the column it computes,
- *		as MigCompileRule does.  An error is reported as dual_write_setup.c
- *		reports it, before anything is locked or changed.
+ *		(add, drop, rename, retype), resolves the types the operations name
+ *		and analyses each expression against the columns it will see: up
+ *		and down with the type of the column they compute, as
+ *		MigCompileRule does (an error is reported as dual_write_setup.c
+ *		reports it), defaults and checks as PostgreSQL's cookDefault and
+ *		cookConstraint do (an error is PostgreSQL's own, with the operation
+ *		as context).  All before anything is locked or changed.
  *
  *		The walk only checks what it knows for sure: it stops at a raw SQL
  *		operation (which may change anything), skips tables created by the

@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  *
  * expr_precheck.h
- *		Check a migration's up and down expressions before any strong lock.
+ *		Check a migration's expressions and types before any strong lock.
  *
  *-------------------------------------------------------------------------
  */
