@@ -23,7 +23,8 @@
  *		  stops, its version schema and everything it added are removed and
  *		  soft-dropped tables come back.  A failed rollback fails the DROP,
  *		  and nothing is dropped.  Workers still running jobs of completed
- *		  migrations (dropping old indexes) are stopped too.
+ *		  migrations (dropping old indexes) are stopped too, and a warning
+ *		  names each index so left.
  *		- without it, the command fails with a message naming them.
  *
  *-------------------------------------------------------------------------
