@@ -11,9 +11,11 @@ OBJS = \
 	src/backfill_storage.o \
 	src/column_dup.o \
 	src/ddl.o \
+	src/drop_guard.o \
 	src/dual_write.o \
 	src/dual_write_setup.o \
 	src/event_guard.o \
+	src/expr_precheck.o \
 	src/index_declare.o \
 	src/job_control.o \
 	src/job_run.o \

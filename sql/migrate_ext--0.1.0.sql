@@ -420,6 +420,29 @@ COMMENT ON FUNCTION @extschema@.rollback(name) IS
 	'Rolls back the active migration: undoes its expand and drops its version schema.';
 
 --
+-- DROP EXTENSION migrate_ext CASCADE (or DROP SCHEMA mig CASCADE, or DROP
+-- OWNED BY its owner CASCADE) first rolls back every migration in progress,
+-- in the same transaction; without CASCADE it fails while one is in
+-- progress.  An event trigger, so that it fires whether or not the session
+-- has loaded the library, and ENABLE ALWAYS, so that it fires with
+-- session_replication_role = replica too.
+--
+CREATE FUNCTION @extschema@.drop_guard()
+RETURNS event_trigger
+AS 'MODULE_PATHNAME', 'mig_drop_guard'
+LANGUAGE C;
+
+COMMENT ON FUNCTION @extschema@.drop_guard() IS
+	'Event trigger: rolls back the migrations in progress before the extension is dropped (internal).';
+
+REVOKE ALL ON FUNCTION @extschema@.drop_guard() FROM PUBLIC;
+
+CREATE EVENT TRIGGER migrate_ext_drop_guard ON ddl_command_start
+	WHEN TAG IN ('DROP EXTENSION', 'DROP SCHEMA', 'DROP OWNED')
+	EXECUTE FUNCTION @extschema@.drop_guard();
+ALTER EVENT TRIGGER migrate_ext_drop_guard ENABLE ALWAYS;
+
+--
 -- Privileges: anyone may call the functions (each checks that the caller
 -- may migrate the schema it names) and read the history; only the
 -- extension's functions write the state tables.

@@ -18,6 +18,8 @@
 #include "utils/memutils.h"
 
 #include "ddl.h"
+#include "drop_guard.h"
+#include "expr_precheck.h"
 #include "job_run.h"
 #include "jobs.h"
 #include "dual_write_setup.h"
@@ -136,6 +138,9 @@ start_attempt(void *arg)
 				errmsg("cannot start migration \"%s\": schema \"%s\" already exists",
 					   migration->name, args->version_schema),
 				errhint("Give the migration another name or \"version_schema\"."));
+
+	/* expressions are checked before anything takes a strong lock */
+	MigPrecheckExpressions(&plan);
 
 	plan.old_version = MigStateLatestVersion(args->schema);
 	plan.new_version = args->version_schema;
@@ -260,4 +265,17 @@ rollback_attempt(void *arg)
 	MigDualWriteRemove(args->schema, active->name);
 	MigStepsRun(args->schema, active->name, MIG_PHASE_ROLLBACK);
 	MigStateDelete(args->schema, active->name);
+}
+
+/*
+ * mig.rollback of the migration in progress in a schema, for DROP
+ * EXTENSION ... CASCADE (drop_guard.c), in the dropping transaction.
+ */
+void
+MigRollbackActive(const char *schema)
+{
+	FinishArgs	args = {schema, NULL, CurrentMemoryContext};
+
+	MigRunAttempts("rollback", active_name(schema), schema, rollback_attempt,
+				   &args);
 }

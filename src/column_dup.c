@@ -82,7 +82,7 @@ static bool type_changed(MigDup *dup);
 static char *retyped_columns(MigDup *dup);
 static bool exec_optional(const char *sql, Oid relid, const char *what,
 						  const char *column, bool declare_index);
-static void check_supported(MigDup *dup);
+static void check_supported(MigPlan *plan, MigDup *dup);
 static bool column_not_null(Oid relid, AttrNumber attnum);
 static void add_shadow(MigPlan *plan, MigDup *dup, MigDupColumn *dc);
 static void carry_default(MigDup *dup, MigDupColumn *dc, const char *qtable);
@@ -281,7 +281,7 @@ exec_optional(const char *sql, Oid relid, const char *what, const char *column,
 
 /* Refuse what duplication cannot carry over, before anything changes. */
 static void
-check_supported(MigDup *dup)
+check_supported(MigPlan *plan, MigDup *dup)
 {
 	Oid			relid = dup->table->relid;
 	Oid			argtypes[2] = {OIDOID, INT2VECTOROID};
@@ -340,6 +340,107 @@ check_supported(MigDup *dup)
 					   dup->table->name, conname),
 				errhint("Drop the exclusion constraint first, and add it again after the migration."));
 	}
+	MigCheckColumnDependents(plan, dup->table, dup_attnums(dup), false);
+}
+
+/*
+ * Complete drops the old column, so anything else that depends on it and
+ * is not carried over to the shadow (a generated column, a view, a policy,
+ * a trigger's WHEN clause or column list, a statistics object, a function
+ * body...) would make complete fail, or be dropped with it.  Carried over
+ * or handled are: the table's own check, foreign key, unique and primary
+ * key constraints and indexes, the column's own default, sequences it owns,
+ * and the old version's views, which complete drops first.  When the column
+ * is simply dropped (drop_column), a statistics object going with it is
+ * what was asked for.
+ */
+void
+MigCheckColumnDependents(MigPlan *plan, MigModelTable *table,
+						 int2vector *attnums, bool dropping)
+{
+	Oid			relid = table->relid;
+	Oid			argtypes[5] = {OIDOID, INT2VECTOROID, TEXTOID, TEXTOID, BOOLOID};
+	Datum		values[5];
+	HeapTuple	tup;
+	TupleDesc	desc;
+	char	   *column;
+	char	   *object;
+	char	   *generated;
+
+	values[0] = ObjectIdGetDatum(relid);
+	values[1] = PointerGetDatum(attnums);
+	values[2] = CStringGetTextDatum(plan->old_version ? plan->old_version : "");
+	values[3] = CStringGetTextDatum(plan->schema);
+	values[4] = BoolGetDatum(dropping);
+	if (SPI_execute_with_args("SELECT a.attname::text,"
+							  " coalesce((SELECT pg_catalog.pg_describe_object('pg_catalog.pg_class'::pg_catalog.regclass, r.ev_class, 0)"
+							  "   FROM pg_catalog.pg_rewrite r"
+							  "  WHERE d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass"
+							  "    AND r.oid = d.objid),"
+							  "  pg_catalog.pg_describe_object(d.classid, d.objid, d.objsubid)),"
+							  " (SELECT g.attname::text FROM pg_catalog.pg_attrdef ad"
+							  "   JOIN pg_catalog.pg_attribute g"
+							  "     ON g.attrelid = ad.adrelid AND g.attnum = ad.adnum"
+							  "  WHERE d.classid = 'pg_catalog.pg_attrdef'::pg_catalog.regclass"
+							  "    AND ad.oid = d.objid AND g.attgenerated <> '')"
+							  " FROM pg_catalog.pg_depend d"
+							  " JOIN pg_catalog.pg_attribute a"
+							  "   ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid"
+							  " WHERE d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass"
+							  "   AND d.refobjid = $1 AND d.refobjsubid = ANY ($2::int2[])"
+							  "   AND d.deptype IN ('n', 'a')"
+							  "   AND NOT (d.classid = 'pg_catalog.pg_constraint'::pg_catalog.regclass"
+							  "            AND EXISTS (SELECT 1 FROM pg_catalog.pg_constraint c"
+							  "                        WHERE c.oid = d.objid AND c.conrelid = $1))"
+							  "   AND NOT (d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass"
+							  "            AND EXISTS (SELECT 1 FROM pg_catalog.pg_index i"
+							  "                        WHERE i.indexrelid = d.objid AND i.indrelid = $1))"
+							  "   AND NOT (d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass"
+							  "            AND EXISTS (SELECT 1 FROM pg_catalog.pg_class s"
+							  "                        WHERE s.oid = d.objid AND s.relkind = 'S'))"
+							  "   AND NOT (d.classid = 'pg_catalog.pg_attrdef'::pg_catalog.regclass"
+							  "            AND EXISTS (SELECT 1 FROM pg_catalog.pg_attrdef ad"
+							  "                        WHERE ad.oid = d.objid AND ad.adrelid = $1"
+							  "                          AND ad.adnum = d.refobjsubid))"
+							  "   AND NOT (d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass"
+							  "            AND EXISTS (SELECT 1 FROM pg_catalog.pg_rewrite r"
+							  "                        JOIN pg_catalog.pg_class v ON v.oid = r.ev_class"
+							  "                        JOIN pg_catalog.pg_namespace n ON n.oid = v.relnamespace"
+							  "                        WHERE r.oid = d.objid AND n.nspname = $3"
+							  "                          AND n.nspname <> $4))"
+							  "   AND NOT ($5 AND d.classid = 'pg_catalog.pg_statistic_ext'::pg_catalog.regclass)"
+							  " ORDER BY d.classid, d.objid LIMIT 1",
+							  5, argtypes, values, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the dependents of relation %u", relid);
+	if (SPI_processed == 0)
+		return;
+
+	tup = SPI_tuptable->vals[0];
+	desc = SPI_tuptable->tupdesc;
+	column = SPI_getvalue(tup, desc, 1);
+	object = SPI_getvalue(tup, desc, 2);
+	generated = SPI_getvalue(tup, desc, 3);
+	if (dropping)
+		ereport(ERROR,
+				errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				errmsg("cannot drop column \"%s\" of table \"%s\": %s depends on it",
+					   column, table->name,
+					   generated ? psprintf("generated column \"%s\"", generated) : object),
+				errdetail("Complete drops the column, which would fail because of that object."),
+				errhint("Drop the object, or change it not to use the column, before the migration."));
+	if (generated != NULL)
+		ereport(ERROR,
+				errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				errmsg("cannot change column \"%s\" of table \"%s\": generated column \"%s\" depends on it",
+					   column, table->name, generated),
+				errdetail("The operation copies the column into a new one and drops the old one at complete, and a generated column cannot be moved onto the new one."),
+				errhint("Drop the generated column (or make it a plain column with ALTER COLUMN ... DROP EXPRESSION) before the migration, and add it again after it completes."));
+	ereport(ERROR,
+			errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+			errmsg("cannot change column \"%s\" of table \"%s\": %s depends on it",
+				   column, table->name, object),
+			errdetail("The operation copies the column into a new one and drops the old one at complete, which would fail or drop that object too."),
+			errhint("Drop the object before the migration, and create it again on the new column after the migration completes."));
 }
 
 /*
@@ -1039,7 +1140,7 @@ MigDupStart(MigPlan *plan, MigModelTable *table, List *columns, Oid skip_conoid)
 	dup->table = table;
 	dup->columns = columns;
 	dup->skip_conoid = skip_conoid;
-	check_supported(dup);
+	check_supported(plan, dup);
 
 	foreach(lc, columns)
 	{

@@ -67,6 +67,13 @@ extern MigDup *MigDupStart(MigPlan *plan, MigModelTable *table, List *columns,
 extern void MigDupFinish(MigPlan *plan, MigDup *dup);
 
 /*
+ * Refuse (0A000) a change of columns (dropping: a drop) that complete could
+ * not make because other objects depend on them.
+ */
+extern void MigCheckColumnDependents(MigPlan *plan, MigModelTable *table,
+									 int2vector *attnums, bool dropping);
+
+/*
  * Remember that an index or constraint created (or renamed) by this
  * migration gets another name at complete (or becomes a constraint: contype 'u' or 'p'),
  * so that duplicating its column again in the same migration carries that

@@ -17,6 +17,7 @@
 #include "postgres.h"
 
 #include "access/xact.h"
+#include "catalog/index.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
@@ -368,7 +369,7 @@ MigJobsDropLeftovers(const char *schema, const char *migration)
 
 	values[0] = DirectFunctionCall1(namein, CStringGetDatum(schema));
 	values[1] = CStringGetTextDatum(migration);
-	if (SPI_execute_with_args("SELECT relid, name, relname FROM mig.job_queue"
+	if (SPI_execute_with_args("SELECT relid, name, relname, objid, seq FROM mig.job_queue"
 							  " WHERE schema = $1 AND migration = $2 AND kind = 'index'"
 							  "   AND state <> 'done'",
 							  2, argtypes, values, NULL, false, 0) != SPI_OK_SELECT)
@@ -378,16 +379,23 @@ MigJobsDropLeftovers(const char *schema, const char *migration)
 		MigJob	   *job = palloc0(sizeof(MigJob));
 		bool		isnull;
 
+		job->schema = pstrdup(schema);
+		job->migration = pstrdup(migration);
 		job->relid = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
 													SPI_tuptable->tupdesc, 1, &isnull));
 		job->name = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2);
 		job->relname = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 3);
+		job->objid = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
+													SPI_tuptable->tupdesc, 4, &isnull));
+		job->seq = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[i],
+											   SPI_tuptable->tupdesc, 5, &isnull));
 		jobs = lappend(jobs, job);
 	}
 	foreach(lc, jobs)
 	{
 		MigJob	   *job = lfirst(lc);
 		ListCell   *nc;
+		Oid			indexoid;
 
 		/* the table by its recorded name: after a restore its OID is another's */
 		job->relid = MigIdentRelation(job->relid, job->relname, native, "table",
@@ -397,5 +405,17 @@ MigJobsDropLeftovers(const char *schema, const char *migration)
 		foreach(nc, index_leftovers(job, CurrentMemoryContext))
 			MigExec(psprintf("DROP INDEX IF EXISTS %s", (char *) lfirst(nc)),
 					job->relid);
+
+		/*
+		 * A worker stopped after its REINDEX CONCURRENTLY committed but
+		 * before it recorded the index's new OID: the steps still name the
+		 * OID the rebuild dropped.  Record the new one, so that the steps
+		 * undo the index that exists.
+		 */
+		indexoid = get_relname_relid(job->name, get_rel_namespace(job->relid));
+		if (OidIsValid(indexoid) && indexoid != job->objid &&
+			IndexGetRelation(indexoid, true) == job->relid &&
+			get_rel_name(job->objid) == NULL)
+			index_moved(job, indexoid);
 	}
 }

@@ -34,6 +34,7 @@
 #include "utils/lsyscache.h"
 #include "utils/syscache.h"
 
+#include "column_dup.h"
 #include "ddl.h"
 #include "index_declare.h"
 #include "migrate_ext.h"
@@ -384,6 +385,8 @@ MigOpDropColumn(MigPlan *plan, MigOperation *op)
 	MigModelTable *table = MigPlanGetTable(plan, op, op->table);
 	MigModelColumn *col = MigModelGetColumn(table, op->column);
 
+	MigCheckColumnDependents(plan, table, buildint2vector(&col->attnum, 1),
+							 true);
 	col->hidden = true;
 	if (op->down != NULL)
 		MigAddRule(plan, table, false, col->attnum, col->name, op->down);

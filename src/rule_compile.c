@@ -50,6 +50,14 @@ typedef struct RowRefState
 	Bitmapset  *reads;
 } RowRefState;
 
+/* what the parser hook of MigCheckRuleExpression needs */
+typedef struct CheckRefState
+{
+	const char *relname;
+	List	   *columns;		/* MigCheckColumn * */
+	bool	   *unsure;
+} CheckRefState;
+
 /* receives the one value of a rule's query */
 typedef struct ValueReceiver
 {
@@ -65,6 +73,7 @@ static void compile_rule(Relation rel, const char *sql, List *names,
 static Node *unwrap_select(Node *node);
 static bool contains_sublink(Node *node, void *context);
 static Node *row_column_ref(ParseState *pstate, ColumnRef *cref, Node *var);
+static Node *check_column_ref(ParseState *pstate, ColumnRef *cref, Node *var);
 static bool value_receive(TupleTableSlot *slot, DestReceiver *self);
 static void value_startup(DestReceiver *self, int operation, TupleDesc typeinfo);
 static void value_noop(DestReceiver *self);
@@ -278,6 +287,165 @@ compile_rule(Relation rel, const char *sql, List *names, AttrNumber target,
 		}
 		rule->expr = ExecInitExpr(expression_planner((Expr *) node), NULL);
 	}
+}
+
+/*
+ * Parser hook of MigCheckRuleExpression: a column reference nothing else
+ * claimed names one of the given columns, unqualified or qualified with
+ * the table's (physical) name, as in compile_rule.
+ */
+static Node *
+check_column_ref(ParseState *pstate, ColumnRef *cref, Node *var)
+{
+	CheckRefState *state = (CheckRefState *) pstate->p_ref_hook_state;
+	const char *colname;
+	ListCell   *lc;
+
+	if (var != NULL)
+		return NULL;
+	if (list_length(cref->fields) == 1 && IsA(linitial(cref->fields), String))
+		colname = strVal(linitial(cref->fields));
+	else if (list_length(cref->fields) == 2 &&
+			 IsA(linitial(cref->fields), String) &&
+			 IsA(lsecond(cref->fields), String) &&
+			 strcmp(strVal(linitial(cref->fields)), state->relname) == 0)
+		colname = strVal(lsecond(cref->fields));
+	else
+	{
+		/* t.*, a field of a composite column, ...: only the relation knows */
+		*state->unsure = true;
+		return NULL;
+	}
+
+	foreach(lc, state->columns)
+	{
+		MigCheckColumn *col = lfirst(lc);
+		Param	   *param;
+
+		if (strcmp(col->name, colname) != 0)
+			continue;
+		param = makeNode(Param);
+		param->paramkind = PARAM_EXTERN;
+		param->paramid = foreach_current_index(lc) + 1;
+		param->paramtype = col->type;
+		param->paramtypmod = col->typmod;
+		param->paramcollid = col->collation;
+		param->location = cref->location;
+		return (Node *) param;
+	}
+	/* the table's name alone is a whole-row reference */
+	if (list_length(cref->fields) == 1 && strcmp(colname, state->relname) == 0)
+		*state->unsure = true;
+	return NULL;
+}
+
+void
+MigCheckRuleExpression(MigExprKind kind, const char *schema,
+					   const char *relname, const char *sql, List *columns,
+					   Oid target_type, int32 target_typmod,
+					   const char *target_name, bool *unsure)
+{
+	int			nestlevel = NewGUCNestLevel();
+	char	   *query = psprintf("SELECT (%s)", sql);
+	List	   *raw;
+	SelectStmt *select;
+	Node	   *node;
+	ParseState *pstate;
+	CheckRefState state;
+	Oid			type;
+	bool		sublinks;
+
+	(void) set_config_option("search_path",
+							 psprintf("%s, %s", quote_identifier(schema),
+									  namespace_search_path),
+							 PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+
+	/* as compile_rule, step by step, with the same errors */
+	raw = raw_parser(query, RAW_PARSE_DEFAULT);
+	select = (SelectStmt *) linitial_node(RawStmt, raw)->stmt;
+	if (list_length(raw) != 1 || !IsA(select, SelectStmt) ||
+		select->fromClause != NIL || select->whereClause != NULL ||
+		list_length(select->targetList) != 1 || select->op != SETOP_NONE)
+		ereport(ERROR,
+				errcode(ERRCODE_SYNTAX_ERROR),
+				errmsg("expression \"%s\" is not a single SQL expression", sql));
+	node = ((ResTarget *) linitial(select->targetList))->val;
+	if (kind == MIG_EXPR_RULE)
+		node = unwrap_select(node);
+	sublinks = contains_sublink(node, NULL);
+
+	state.relname = relname;
+	state.columns = columns;
+	state.unsure = unsure;
+	pstate = make_parsestate(NULL);
+	pstate->p_sourcetext = query;
+	pstate->p_post_columnref_hook = check_column_ref;
+	pstate->p_ref_hook_state = &state;
+
+	if (kind == MIG_EXPR_CHECK)
+	{
+		/* as cookConstraint: the check's analysis is all there is to check */
+		node = transformExpr(pstate, node, EXPR_KIND_CHECK_CONSTRAINT);
+		node = coerce_to_boolean(pstate, node, "CHECK");
+		assign_expr_collations(pstate, node);
+		free_parsestate(pstate);
+		AtEOXact_GUC(true, nestlevel);
+		return;
+	}
+	if (kind == MIG_EXPR_DEFAULT)
+	{
+		/* as cookDefault */
+		node = transformExpr(pstate, node, EXPR_KIND_COLUMN_DEFAULT);
+		type = exprType(node);
+		if (coerce_to_target_type(pstate, node, type, target_type, target_typmod,
+								  COERCION_ASSIGNMENT, COERCE_IMPLICIT_CAST,
+								  -1) == NULL)
+			ereport(ERROR,
+					errcode(ERRCODE_DATATYPE_MISMATCH),
+					errmsg("column \"%s\" is of type %s but default expression is of type %s",
+						   target_name, format_type_be(target_type),
+						   format_type_be(type)),
+					errhint("You will need to rewrite or cast the expression."));
+		free_parsestate(pstate);
+		AtEOXact_GUC(true, nestlevel);
+		return;
+	}
+
+	node = transformExpr(pstate, node, EXPR_KIND_OTHER);
+	if (pstate->p_hasAggs || pstate->p_hasWindowFuncs || pstate->p_hasTargetSRFs)
+		ereport(ERROR,
+				errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				errmsg("expression \"%s\" must not use aggregate, window or set-returning functions",
+					   sql));
+	type = exprType(node);
+	node = coerce_to_target_type(pstate, node, type, target_type, target_typmod,
+								 COERCION_ASSIGNMENT, COERCE_IMPLICIT_CAST, -1);
+	if (node == NULL)
+		ereport(ERROR,
+				errcode(ERRCODE_DATATYPE_MISMATCH),
+				errmsg("expression \"%s\" is of type %s but column \"%s\" is of type %s",
+					   sql, format_type_be(type), target_name,
+					   format_type_be(target_type)));
+	assign_expr_collations(pstate, node);
+	free_parsestate(pstate);
+
+	if (sublinks)
+	{
+		Query	   *q = makeNode(Query);
+
+		q->commandType = CMD_SELECT;
+		q->querySource = QSRC_ORIGINAL;
+		q->canSetTag = true;
+		q->targetList = list_make1(makeTargetEntry((Expr *) node, 1,
+												   pstrdup("value"), false));
+		q->jointree = makeFromExpr(NIL, NULL);
+		q->hasSubLinks = true;
+		(void) pg_plan_query(q, query, 0, NULL);
+	}
+	else
+		(void) ExecInitExpr(expression_planner((Expr *) node), NULL);
+	AtEOXact_GUC(true, nestlevel);
 }
 
 static bool

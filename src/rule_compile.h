@@ -57,4 +57,35 @@ extern void MigCompileRule(Relation rel, const char *schema, const char *sql,
 extern Datum MigRunRuleQuery(MigCompiledRule *rule, TupleTableSlot *slot,
 							 ParamListInfo params, bool *isnull);
 
+/* a column an expression checked by MigCheckRuleExpression may read */
+typedef struct MigCheckColumn
+{
+	char	   *name;
+	Oid			type;
+	int32		typmod;
+	Oid			collation;
+} MigCheckColumn;
+
+/* what an expression checked by MigCheckRuleExpression is */
+typedef enum MigExprKind
+{
+	MIG_EXPR_RULE,				/* up or down, as MigCompileRule compiles it */
+	MIG_EXPR_CHECK,				/* a check constraint, as cookConstraint */
+	MIG_EXPR_DEFAULT			/* a column default, as cookDefault */
+} MigExprKind;
+
+/*
+ * Analyse an expression as MigCompileRule (or PostgreSQL, for a check or a
+ * default) would, but against columns given by name and type rather than a
+ * relation's, so that it can be checked before the table is locked.  A
+ * reference only the relation could resolve (a whole-row reference, a
+ * field of a composite column) sets *unsure before the error it then
+ * raises.
+ */
+extern void MigCheckRuleExpression(MigExprKind kind, const char *schema,
+								   const char *relname, const char *sql,
+								   List *columns, Oid target_type,
+								   int32 target_typmod,
+								   const char *target_name, bool *unsure);
+
 #endif							/* MIG_RULE_COMPILE_H */

@@ -46,6 +46,7 @@
 #include "catalog/pg_database.h"
 #include "catalog/pg_tablespace_d.h"
 #include "catalog/pg_type.h"
+#include "commands/extension.h"
 #include "common/relpath.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
@@ -164,6 +165,7 @@ static void worker_throttle(MigJob *job);
 static long max_apply_lag_ms(void);
 static void reload_config(void);
 static bool database_exists_on_disk(Oid dboid);
+static bool extension_present(void);
 
 static void
 worker_locktag(LOCKTAG *tag, Oid schema_oid)
@@ -844,6 +846,23 @@ database_exists_on_disk(Oid dboid)
 	return found;
 }
 
+/*
+ * Is the extension (still) installed?  DROP EXTENSION rolls back the
+ * migrations and stops their workers first (drop_guard.c); one the
+ * postmaster restarts afterwards finds no state and exits quietly.
+ */
+static bool
+extension_present(void)
+{
+	bool		present;
+
+	StartTransactionCommand();
+	present = OidIsValid(get_extension_oid("migrate_ext", true)) &&
+		OidIsValid(get_namespace_oid("mig", true));
+	CommitTransactionCommand();
+	return present;
+}
+
 void
 mig_worker_main(Datum arg)
 {
@@ -886,6 +905,8 @@ mig_worker_main(Datum arg)
 				proc_exit(0);
 			worker_sleep(1000);
 		}
+		if (!extension_present())
+			proc_exit(0);
 
 		/* whoever noted the schema waiting for a slot: it has its worker */
 		slot_wait_note(MyDatabaseId, args.roleoid, args.schema, false);
