@@ -384,6 +384,31 @@ MigJobSetRunning(MigJob *job)
 	job->running = true;
 }
 
+/*
+ * Has the job been paused (mig.pause) since it was read?  Read in the
+ * transaction of a unit of work, so the worker stops after that unit.
+ */
+bool
+MigJobPaused(MigJob *job)
+{
+	Oid			argtypes[3] = {NAMEOID, TEXTOID, INT4OID};
+	Datum		values[3];
+	bool		isnull;
+	bool		paused = false;
+
+	values[0] = name_datum(job->schema);
+	values[1] = CStringGetTextDatum(job->migration);
+	values[2] = Int32GetDatum(job->seq);
+	if (SPI_execute_with_args("SELECT paused FROM mig.job_queue"
+							  " WHERE schema = $1 AND migration = $2 AND seq = $3",
+							  3, argtypes, values, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the state of a job");
+	if (SPI_processed > 0)
+		paused = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0],
+											SPI_tuptable->tupdesc, 1, &isnull));
+	return paused;
+}
+
 void
 MigJobSetDone(MigJob *job)
 {

@@ -104,6 +104,7 @@ extern MigJob *MigJobCopy(MigJob *job, MemoryContext cxt);
 
 /* Record a job's progress (as the extension's owner). */
 extern void MigJobSetRunning(MigJob *job);
+extern bool MigJobPaused(MigJob *job);
 extern void MigJobSetDone(MigJob *job);
 extern void MigJobSetFailed(MigJob *job, const char *error, bool counts,
 							bool final);

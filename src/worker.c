@@ -687,6 +687,7 @@ static bool
 worker_unit(MigJob *job)
 {
 	char	   *what = MigJobDescribe(job);
+	bool		paused;
 
 	switch (job->kind)
 	{
@@ -704,9 +705,11 @@ worker_unit(MigJob *job)
 											job->next_block, job->end_block));
 			MigWorkStart();
 			(void) MigBackfillBatch(job, mig_backfill_batch_size);
+			paused = MigJobPaused(job);
 			MigWorkCommit();
 			pgstat_report_stat(false);
-			if (job->next_block >= job->end_block)
+			/* done, or paused: read the queue again (it skips paused jobs) */
+			if (job->next_block >= job->end_block || paused)
 				return false;
 			pgstat_report_activity(STATE_IDLE, NULL);
 			worker_throttle(job);
