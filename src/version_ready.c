@@ -555,7 +555,12 @@ MigVersionReadyCheckRow(Relation rel, HeapTuple oldtup, const char *version)
 	if (entry->ready)
 		return;
 
-	xmin = HeapTupleHeaderGetXmin(oldtup->t_data);
+	/*
+	 * The raw xmin, as the view's guard and the backfill read it: a row
+	 * frozen by VACUUM FREEZE, FULL or CLUSTER still says who wrote it (the
+	 * backfill, or the trigger), and is not taken for a predating one.
+	 */
+	xmin = HeapTupleHeaderGetRawXmin(oldtup->t_data);
 	cmin = HeapTupleHeaderGetRawCommandId(oldtup->t_data);
 	foreach(lc, entry->snaps)
 	{

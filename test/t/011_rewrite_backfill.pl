@@ -130,17 +130,49 @@ sub run_part
 # Writes through the new version: val = an odd value, for which
 # up(down(v)) = v - 1 != v, so a backfill that took these rows for old ones
 # would change them.
+#
+# The new version refuses a row the backfill has not reached yet (55000,
+# not ready), so an application that must write such a row first touches
+# it through the old version (SET val = val: the trigger writes up(val),
+# and the row no longer predates the migration), in the same transaction,
+# then writes it through the new version.  @unreached: the rows that need
+# this; @reached: rows the backfill has already written, written through the
+# new version directly.
 sub write_new
 {
-	my ($table, $version, @ids) = @_;
+	my ($table, $version, $reached, $unreached) = @_;
+	my @ids = (@$reached, @$unreached);
 	my $list = join(',', @ids);
+	my $touch = '';
+	$touch = "UPDATE $table SET val = val WHERE id IN (" . join(',', @$unreached) . ');'
+	  if @$unreached;
 	$node->safe_psql(
 		'postgres', qq{
-		SET search_path = $version;
+		BEGIN;
+		$touch
+		SET LOCAL search_path = $version;
 		UPDATE $table SET val = 2 * id + 1000001 WHERE id IN ($list);
-		RESET search_path;
+		COMMIT;
 		UPDATE chk.$table SET expect = 2 * id + 1000001 WHERE id IN ($list);
 	});
+	return;
+}
+
+# A row the backfill has not reached yet: a write through the new version is
+# refused with 55000 and changes nothing.
+sub refused_new
+{
+	my ($what, $table, $version, $id) = @_;
+	my $row = qq{SELECT xmin || '|' || val FROM $table WHERE id = $id};
+	my $before = $node->safe_psql('postgres', $row);
+	my ($ret, $out, $err) = $node->psql(
+		'postgres', qq{\\set VERBOSITY verbose
+		SET search_path = $version;
+		UPDATE $table SET val = 2 * id + 1000001 WHERE id = $id;});
+	like($err,
+		qr/55000: version "$version" of table "$table" is not ready/,
+		"$what: a new-version update of row $id, which the backfill has not reached, is refused (55000)");
+	is($node->safe_psql('postgres', $row), $before, "$what: the refused update changed nothing");
 	return;
 }
 
@@ -167,14 +199,14 @@ sub rewrite_case
 
 	# before any batch: new-version writes at both ends, an old-version one
 	my @written = (1001, 3, 199_001);
-	write_new($table, $version, 1001, 199_001);
+	write_new($table, $version, [], [ 1001, 199_001 ]);
 	write_old($table, 3);
 
 	my $next = run_part($what, $migration);
 	my $relfilenode = job($migration, 'relfilenode');
 
 	# before the rewrite: rows the backfill has passed and rows it has not
-	write_new($table, $version, 5001, 150_001);
+	write_new($table, $version, [5001], [150_001]);
 	write_old($table, 7001, 160_001);
 	push @written, 5001, 150_001, 7001, 160_001;
 
@@ -182,8 +214,13 @@ sub rewrite_case
 	is($ret, 0, "$what: \"$rewrite\" runs while the backfill is paused")
 	  or diag($err);
 
-	# after the rewrite, before the backfill resumes
-	write_new($table, $version, 9001, 170_001);
+	# after the rewrite, before the backfill resumes: a row it has not
+	# reached is still refused through the new version (frozen by the
+	# vacuum, and moved by a rewrite, it still predates the migration); a
+	# row it has written (9001, frozen too) is written through the new
+	# version directly
+	refused_new($what, $table, $version, 190_001);
+	write_new($table, $version, [9001], [170_001]);
 	write_old($table, 11_001, 180_001);
 	push @written, 9001, 170_001, 11_001, 180_001;
 

@@ -16,6 +16,10 @@
 # The application's writes, all on rows the backfill has not reached when
 # they happen: updates through the new version (not the backfill's to
 # write: not counted), deletes through the old one (nothing left to write).
+# The new version refuses a row the backfill has not reached (55000, not
+# ready), so each updated row is first touched through the old version in
+# the same transaction (SET val = val), as an application would: the same
+# rows, so the same count.
 # Expected: rows_done = rows - updated - deleted, and after complete every
 # row has val = up(old val) or the value the application wrote.
 
@@ -76,12 +80,28 @@ my ($deleted, $updated) = split /\|/,
 	SELECT count(*) FILTER (WHERE blk BETWEEN $del_from AND $del_from + 4),
 		   count(*) FILTER (WHERE blk >= $upd_from AND id % 7 = 0)
 	FROM chk.items});
+
+# the last row, which the backfill has not reached and no one else writes:
+# through the new version an update of it is refused and changes nothing
+my $last_row = qq{SELECT xmin || '|' || val FROM items WHERE id = $n};
+my $last_before = $node->safe_psql('postgres', $last_row);
+my ($ret, $out, $err) = $node->psql(
+	'postgres', qq{\\set VERBOSITY verbose
+	SET search_path = public_m;
+	UPDATE items SET val = 1000000 + id WHERE id = $n;});
+like($err, qr/55000: version "public_m" of table "items" is not ready/,
+	'a new-version update of a row the backfill has not reached is refused (55000)');
+is($node->safe_psql('postgres', $last_row), $last_before, 'the refused update changed nothing');
+
 $node->safe_psql(
 	'postgres', qq{
-	SET search_path = public_m;
+	BEGIN;
+	UPDATE items SET val = val
+	WHERE id IN (SELECT id FROM chk.items WHERE blk >= $upd_from AND id % 7 = 0);
+	SET LOCAL search_path = public_m;
 	UPDATE items SET val = 1000000 + id
 	WHERE id IN (SELECT id FROM chk.items WHERE blk >= $upd_from AND id % 7 = 0);
-	RESET search_path;
+	COMMIT;
 	UPDATE chk.items SET expect = 1000000 + id WHERE blk >= $upd_from AND id % 7 = 0;
 	DELETE FROM items WHERE id IN (SELECT id FROM chk.items WHERE blk BETWEEN $del_from AND $del_from + 4);
 	DELETE FROM chk.items WHERE blk BETWEEN $del_from AND $del_from + 4;
