@@ -8,11 +8,13 @@
  *		version it reads, so a mistake (a syntax error, an unknown column, a
  *		type that does not fit) fails start instead of the first write in
  *		production; with migrate_ext.strict_expressions off it is a warning,
- *		as pgroll accepts such a migration.  Then each table gets its rules
- *		in mig.dual_writes, one ENABLE ALWAYS trigger (so it still fires for
- *		the backfill, which runs as the replication role "replica"), and, if
- *		it has up rules, a backfill starting from a snapshot taken while the
- *		table is locked against writers.
+ *		as pgroll accepts such a migration.  An expression that reads a
+ *		stored generated column, or computes one, is refused in any case
+ *		(the trigger runs before PostgreSQL computes them).  Then each table
+ *		gets its rules in mig.dual_writes, one ENABLE ALWAYS trigger (so it
+ *		still fires for the backfill, which runs as the replication role
+ *		"replica"), and, if it has up rules, a backfill starting from a
+ *		snapshot taken while the table is locked against writers.
  *
  *-------------------------------------------------------------------------
  */
@@ -131,8 +133,8 @@ refuse_generated(MigPlan *plan, MigRule *rule, Relation rel,
 					   MigOpKindName(rule->op->kind), plan->migration->name,
 					   NameStr(TupleDescAttr(desc, rule->target - 1)->attname),
 					   RelationGetRelationName(rel)),
-				errdetail("PostgreSQL computes a generated column itself, after the dual-write trigger has run."),
-				errhint("Drop the generation expression first (ALTER TABLE ... ALTER COLUMN ... DROP EXPRESSION), or change the column outside a migration."));
+				errdetail("PostgreSQL computes a generated column itself, after the dual-write trigger has run, and would overwrite the expression's value."),
+				errhint("Leave the expression out: PostgreSQL computes the column from its generation expression on every write."));
 
 	while ((x = bms_next_member(compiled->reads, x)) >= 0)
 	{

@@ -9,7 +9,7 @@ BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION migrate_ext;
 
-SELECT plan(17);
+SELECT plan(19);
 
 CREATE SCHEMA app;
 CREATE TABLE app.gc (id integer PRIMARY KEY, v integer,
@@ -68,10 +68,19 @@ SELECT ok(pg_temp.unchanged(), 'and nothing changed');
 ------------------------------------------------------------------------------
 -- an operation that would compute the generated column itself
 ------------------------------------------------------------------------------
+-- drop_column's down computes the dropped column for the old version: here
+-- PostgreSQL would overwrite it with the generation expression's value
+SELECT throws_ok($$SELECT mig.start('03_g', '{"operations": [{"drop_column": {"table": "gc",
+	"column": "g", "down": "v * 3"}}]}', 'app')$$,
+	'0A000',
+	'down expression "v * 3" in operations[0] (drop_column) of migration "03_g" would compute generated column "g" of table "gc"',
+	'a down expression that would compute a generated column is refused');
+SELECT ok(pg_temp.unchanged(), 'and nothing changed');
+-- (alter_column of a generated column is refused already: it cannot be copied)
 SELECT throws_ok($$SELECT mig.start('03_g', '{"operations": [{"alter_column": {"table": "gc",
 	"column": "g", "type": "bigint", "up": "v * 2", "down": "v * 2"}}]}', 'app')$$,
 	'0A000', NULL,
-	'an operation whose rule would compute a generated column is refused');
+	'an alter_column of a generated column is refused');
 SELECT ok(pg_temp.unchanged(), 'and nothing changed');
 
 ------------------------------------------------------------------------------
