@@ -54,6 +54,7 @@
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/rls.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 #include "utils/wait_event.h"
@@ -367,6 +368,35 @@ batch_statement(BatchPlan *bp)
 	return plan;
 }
 
+/*
+ * Row level security would filter the UPDATE path's statement: the table
+ * has row level security and the role running the backfill (the one that
+ * started the migration) is subject to it, because the table has FORCE ROW
+ * LEVEL SECURITY or the role no longer owns it.  The rows a policy hides
+ * would be skipped without a word and the job would say done, so fail the
+ * batch instead.  RLS is not bypassed: the trigger's up expressions run
+ * inside the statement, and any table they read must keep its policies as
+ * the role sees them (a cached plan does not tell RLS that was turned off
+ * for one statement from RLS that applies).  The table is locked against
+ * ALTER TABLE and CREATE POLICY until the batch commits, so the answer
+ * holds for the statement.  The direct path is not affected: it reads the
+ * heap itself and writes every row.
+ */
+static void
+refuse_row_security(MigJob *job)
+{
+	if (check_enable_rls(job->relid, InvalidOid, true) != RLS_ENABLED)
+		return;
+	ereport(ERROR,
+			errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			errmsg("cannot backfill table %s of migration \"%s\": row level security applies to role \"%s\"",
+				   MigQuoteTable(job->relid), job->migration,
+				   GetUserNameFromId(GetUserId(), false)),
+			errdetail("This table is backfilled by an UPDATE statement, which the table's policies would restrict to the rows they show, leaving the other rows without their new columns."),
+			errhint("Run ALTER TABLE %s NO FORCE ROW LEVEL SECURITY until the backfill is done, or grant BYPASSRLS to the role that started the migration, then run mig.resume().",
+					MigQuoteTable(job->relid)));
+}
+
 static Datum
 block_tid(int64 block)
 {
@@ -433,8 +463,10 @@ MigBackfillBatch(MigJob *job, int batch_size)
 	}
 	else
 	{
-		SPIPlanPtr	plan = batch_statement(bp);
+		SPIPlanPtr	plan;
 
+		refuse_row_security(job);
+		plan = batch_statement(bp);
 		values[0] = CStringGetTextDatum(job->snapshot);
 		values[1] = block_tid(job->next_block);
 		values[2] = block_tid(last);

@@ -8,11 +8,13 @@
  *		version it reads, so a mistake (a syntax error, an unknown column, a
  *		type that does not fit) fails start instead of the first write in
  *		production; with migrate_ext.strict_expressions off it is a warning,
- *		as pgroll accepts such a migration.  Then each table gets its rules
- *		in mig.dual_writes, one ENABLE ALWAYS trigger (so it still fires for
- *		the backfill, which runs as the replication role "replica"), and, if
- *		it has up rules, a backfill starting from a snapshot taken while the
- *		table is locked against writers.
+ *		as pgroll accepts such a migration.  An expression that reads a
+ *		stored generated column, or computes one, is refused in any case
+ *		(the trigger runs before PostgreSQL computes them).  Then each table
+ *		gets its rules in mig.dual_writes, one ENABLE ALWAYS trigger (so it
+ *		still fires for the backfill, which runs as the replication role
+ *		"replica"), and, if it has up rules, a backfill starting from a
+ *		snapshot taken while the table is locked against writers.
  *
  *-------------------------------------------------------------------------
  */
@@ -20,6 +22,7 @@
 
 #include "access/relation.h"
 #include "access/xact.h"
+#include "catalog/pg_attribute.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
@@ -43,6 +46,8 @@
 #include "state_ident.h"
 
 static void check_rule(MigPlan *plan, MigRule *rule);
+static void refuse_generated(MigPlan *plan, MigRule *rule, Relation rel,
+							 MigCompiledRule *compiled);
 static char *rules_json(List *rules, Oid relid);
 static void install_table(MigPlan *plan, Oid relid);
 
@@ -57,15 +62,16 @@ check_rule(MigPlan *plan, MigRule *rule)
 	ResourceOwner oldowner = CurrentResourceOwner;
 	Relation	rel = relation_open(rule->relid, AccessShareLock);
 	const char *direction = rule->up ? "up" : "down";
+	MigCompiledRule compiled;
+	volatile bool compiled_ok = false;
 
 	BeginInternalSubTransaction(NULL);
 	MemoryContextSwitchTo(oldcontext);
 	PG_TRY();
 	{
-		MigCompiledRule compiled;
-
 		MigCompileRule(rel, plan->schema, rule->sql, rule->names, rule->target,
 					   &compiled);
+		compiled_ok = true;
 		ReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(oldcontext);
 		CurrentResourceOwner = oldowner;
@@ -96,7 +102,58 @@ check_rule(MigPlan *plan, MigRule *rule)
 		FreeErrorData(edata);
 	}
 	PG_END_TRY();
+	if (compiled_ok)
+		refuse_generated(plan, rule, rel, &compiled);
 	relation_close(rel, AccessShareLock);
+}
+
+/*
+ * PostgreSQL computes a stored generated column after the BEFORE row
+ * triggers: the dual-write trigger would see it NULL on INSERT and stale on
+ * UPDATE, so an up or down expression that reads one would be computed
+ * wrongly by every write (and rightly by the backfill), and a value the
+ * trigger computed for one would be overwritten.  Refused, whatever
+ * migrate_ext.strict_expressions says: these are wrong values, not a
+ * mistake the writes would report.
+ */
+static void
+refuse_generated(MigPlan *plan, MigRule *rule, Relation rel,
+				 MigCompiledRule *compiled)
+{
+	TupleDesc	desc = RelationGetDescr(rel);
+	const char *direction = rule->up ? "up" : "down";
+	int			x = -1;
+
+	if (rule->target > 0 && rule->target <= desc->natts &&
+		TupleDescAttr(desc, rule->target - 1)->attgenerated)
+		ereport(ERROR,
+				errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				errmsg("%s expression \"%s\" in operations[%d] (%s) of migration \"%s\" would compute generated column \"%s\" of table \"%s\"",
+					   direction, rule->sql, rule->op->index,
+					   MigOpKindName(rule->op->kind), plan->migration->name,
+					   NameStr(TupleDescAttr(desc, rule->target - 1)->attname),
+					   RelationGetRelationName(rel)),
+				errdetail("PostgreSQL computes a generated column itself, after the dual-write trigger has run, and would overwrite the expression's value."),
+				errhint("Leave the expression out: PostgreSQL computes the column from its generation expression on every write."));
+
+	while ((x = bms_next_member(compiled->reads, x)) >= 0)
+	{
+		Form_pg_attribute att;
+
+		if (x < 1 || x > desc->natts)
+			continue;
+		att = TupleDescAttr(desc, x - 1);
+		if (att->attisdropped || att->attgenerated != ATTRIBUTE_GENERATED_STORED)
+			continue;
+		ereport(ERROR,
+				errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				errmsg("%s expression \"%s\" in operations[%d] (%s) of migration \"%s\" reads generated column \"%s\" of table \"%s\"",
+					   direction, rule->sql, rule->op->index,
+					   MigOpKindName(rule->op->kind), plan->migration->name,
+					   NameStr(att->attname), RelationGetRelationName(rel)),
+				errdetail("PostgreSQL computes a stored generated column after the dual-write trigger has run, so the trigger would see it NULL on INSERT and out of date on UPDATE."),
+				errhint("Write the expression over the columns the generated column is computed from, repeating its generation expression."));
+	}
 }
 
 /*
