@@ -559,6 +559,7 @@ refuse_direct_new_write(DualWriteEntry *entry)
 	char	   *relname = get_rel_name(entry->relid);
 	Oid			nspid = get_namespace_oid(entry->new_version, true);
 	char	   *view;
+	char	   *old;
 
 	/* the new version's view of the table, when it keeps the table's name */
 	if (relname != NULL && OidIsValid(nspid) &&
@@ -568,6 +569,12 @@ refuse_direct_new_write(DualWriteEntry *entry)
 	else
 		view = psprintf("view of the table in schema %s",
 						quote_identifier(entry->new_version));
+	/* without a previous version, the old version is the base schema */
+	if (strcmp(entry->old_version, entry->base_schema) == 0)
+		old = psprintf("\"%s\"", entry->old_version);
+	else
+		old = psprintf("\"%s\" or \"%s\"", entry->old_version,
+					   entry->base_schema);
 
 	ereport(ERROR,
 			errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
@@ -575,9 +582,8 @@ refuse_direct_new_write(DualWriteEntry *entry)
 				   table, entry->new_version),
 			errdetail("The table has the columns of the old version \"%s\"; the new version's values live in internal columns, so a value written to a column the new version computes with a down expression would be replaced by that expression's result.",
 					  entry->old_version),
-			errhint("Write through the new version's %s (schema-qualified, or with \"%s\" first on search_path), or write the table as the old version: RESET migrate_ext.version and use a search_path that starts with \"%s\" or \"%s\".",
-					view, entry->new_version, entry->old_version,
-					entry->base_schema));
+			errhint("Write through the new version's %s (schema-qualified, or with \"%s\" first on search_path), or write the table as the old version: RESET migrate_ext.version and use a search_path that starts with %s.",
+					view, entry->new_version, old));
 }
 
 /* Is schema the old or the new version of the table's migration? */

@@ -49,7 +49,7 @@ EXCEPTION WHEN feature_not_supported THEN
 END
 $$;
 SELECT matches(pg_temp.error_text($$INSERT INTO gw.gc (id, v, d) VALUES (6001, 1, 7)$$),
-	'old version "gw".*internal columns.*down expression.*gw_g1\.gc.*RESET migrate_ext\.version',
+	'old version "gw".*internal columns.*down expression.*gw_g1\.gc.*RESET migrate_ext\.version.*starts with "gw"\.$',
 	'the detail explains the internal columns, the hint names the view and the old version');
 
 SELECT throws_ok($$COPY gw.gc (id, v, d) FROM PROGRAM 'printf "6002\t1\t7\n6003\t1\t8\n"'$$, '0A000',
