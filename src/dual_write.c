@@ -28,7 +28,11 @@
  *		(the first entry that is the new version, the old version or the
  *		base schema decides), so "public_02_x, public" and "\"public_02_x\""
  *		are the new version.  The parsed answer is cached against the
- *		search_path string.
+ *		search_path string.  A write to the table itself made as the new
+ *		version is refused when the table has down rules: the table has the
+ *		old version's columns, and down would replace what such a writer
+ *		put in them (the new version's values live in internal columns it
+ *		does not write).
  *
  *		The function is executable by PUBLIC (mig.start creates the trigger
  *		as the migrating role, and PostgreSQL checks EXECUTE only when a
@@ -127,7 +131,8 @@ static void dual_write_invalidate(Datum arg, Oid relid);
 static void dual_write_invalidate_all(Datum arg, int cacheid, uint32 hashvalue);
 static DualWriteEntry *dual_write_entry(Relation rel);
 static void dual_write_load(DualWriteEntry *entry, Relation rel);
-static bool writer_is_new(DualWriteEntry *entry);
+static bool writer_is_new(DualWriteEntry *entry, bool *direct);
+static void refuse_direct_new_write(DualWriteEntry *entry);
 static int	version_writer(DualWriteEntry *entry, const char *schema);
 static char *entry_table_name(DualWriteEntry *entry);
 static void dual_write_unknown(Relation rel, Trigger *trigger);
@@ -449,9 +454,12 @@ dual_write_entry(Relation rel)
 	return entry;
 }
 
-/* Is the session writing through the new version? */
+/*
+ * Is the session writing through the new version?  *direct says whether
+ * the write goes to the table itself rather than through a version's view.
+ */
 static bool
-writer_is_new(DualWriteEntry *entry)
+writer_is_new(DualWriteEntry *entry, bool *direct)
 {
 	char	   *rawpath;
 	List	   *elems;
@@ -459,6 +467,7 @@ writer_is_new(DualWriteEntry *entry)
 	bool		is_new = false;
 	MigRouteTarget *target;
 
+	*direct = true;
 	if (MigBackfillWriting)
 		return false;
 
@@ -484,7 +493,10 @@ writer_is_new(DualWriteEntry *entry)
 			target->writer = writer != MIG_WRITER_OTHER ? writer : other;
 		}
 		if (target->writer != MIG_WRITER_OTHER)
+		{
+			*direct = false;
 			return target->writer == MIG_WRITER_NEW;
+		}
 	}
 
 	/* a write to the table itself: the session says which version it is */
@@ -530,6 +542,48 @@ writer_is_new(DualWriteEntry *entry)
 	entry->path = MemoryContextStrdup(entry->cxt, namespace_search_path);
 	entry->path_is_new = is_new;
 	return is_new;
+}
+
+/*
+ * A write to the table itself routed as the new version, on a table with
+ * down rules.  The table has the old version's columns; the new version's
+ * values of the columns down computes live in internal columns the writer
+ * does not supply, so down would replace what it wrote to the old columns
+ * with a value computed from those internal columns' defaults.  Refused
+ * before the first row is written.
+ */
+static void
+refuse_direct_new_write(DualWriteEntry *entry)
+{
+	char	   *table = entry_table_name(entry);
+	char	   *relname = get_rel_name(entry->relid);
+	Oid			nspid = get_namespace_oid(entry->new_version, true);
+	char	   *view;
+	char	   *old;
+
+	/* the new version's view of the table, when it keeps the table's name */
+	if (relname != NULL && OidIsValid(nspid) &&
+		OidIsValid(get_relname_relid(relname, nspid)))
+		view = psprintf("view %s",
+						quote_qualified_identifier(entry->new_version, relname));
+	else
+		view = psprintf("view of the table in schema %s",
+						quote_identifier(entry->new_version));
+	/* without a previous version, the old version is the base schema */
+	if (strcmp(entry->old_version, entry->base_schema) == 0)
+		old = psprintf("\"%s\"", entry->old_version);
+	else
+		old = psprintf("\"%s\" or \"%s\"", entry->old_version,
+					   entry->base_schema);
+
+	ereport(ERROR,
+			errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+			errmsg("cannot write table \"%s\" itself as version \"%s\"",
+				   table, entry->new_version),
+			errdetail("The table has the columns of the old version \"%s\"; the new version's values live in internal columns, so a value written to a column the new version computes with a down expression would be replaced by that expression's result.",
+					  entry->old_version),
+			errhint("Write through the new version's %s (schema-qualified, or with \"%s\" first on search_path), or write the table as the old version: RESET migrate_ext.version and use a search_path that starts with %s.",
+					view, entry->new_version, old));
 }
 
 /* Is schema the old or the new version of the table's migration? */
@@ -673,6 +727,7 @@ mig_dual_write(PG_FUNCTION_ARGS)
 	DualWriteRules *rules;
 	HeapTuple	tuple;
 	TupleTableSlot *slot;
+	bool		direct;
 
 	if (!CALLED_AS_TRIGGER(fcinfo))
 		ereport(ERROR,
@@ -718,7 +773,11 @@ mig_dual_write(PG_FUNCTION_ARGS)
 	entry = dual_write_entry(trigdata->tg_relation);
 	if (entry->base_schema == NULL)
 		dual_write_unknown(trigdata->tg_relation, trigdata->tg_trigger);
-	rules = writer_is_new(entry) ? &entry->down : &entry->up;
+	rules = writer_is_new(entry, &direct) ? &entry->down : &entry->up;
+
+	/* down would overwrite what a new-version writer put in the old columns */
+	if (rules == &entry->down && direct && rules->count > 0)
+		refuse_direct_new_write(entry);
 
 	/* the new version must not update a row the backfill has not reached */
 	if (rules == &entry->down && TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))

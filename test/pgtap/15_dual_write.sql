@@ -88,9 +88,11 @@ SET LOCAL search_path = public, app;
 INSERT INTO users (name, upper) VALUES ('base', 'abc');
 SELECT is((SELECT _mig_new_shout FROM app.users WHERE name = 'base'), 'ABC!', 'writers through the base schema are the old version');
 SET LOCAL migrate_ext.version = 'app_02_shout';
-INSERT INTO app.users (name, upper, _mig_new_shout) VALUES ('pinned', 'abc', 'p');
-SELECT is((SELECT _mig_new_shout FROM app.users WHERE name = 'pinned'), 'p',
-	'migrate_ext.version routes to the new version whatever the search_path');
+-- the table itself as the new version: down would replace legacy (refused)
+SELECT throws_ok($$INSERT INTO app.users (name, upper, legacy, _mig_new_shout) VALUES ('pinned', 'abc', 'mine', 'p')$$,
+	'0A000', 'cannot write table "app.users" itself as version "app_02_shout"',
+	'migrate_ext.version routes to the new version whatever the search_path (a write to the table itself, which down would overwrite, is refused)');
+INSERT INTO app_02_shout.users (name, upper, shout) VALUES ('pinned', 'abc', 'p');
 SET LOCAL migrate_ext.version = 'app_01_init';
 SET LOCAL search_path = app_02_shout, public;
 INSERT INTO app.users (name, upper) VALUES ('pinned_old', 'abc');
@@ -117,7 +119,7 @@ SELECT is((SELECT rows_done::int FROM mig.job_queue WHERE schema = 'app' AND kin
 SELECT is((SELECT _mig_new_shout FROM app.users WHERE name = 'new1'), 'mine',
 	'a value written through the new version is not overwritten (up(down(v)) would differ)');
 SELECT is((SELECT _mig_new_shout FROM app.users WHERE name = 'pinned'), 'p',
-	'nor is one written with migrate_ext.version');
+	'nor is one written through the new version''s view named explicitly');
 SELECT is((SELECT count(*)::int FROM app.trigger_log), 0, 'user triggers do not fire for backfill writes');
 SELECT is((SELECT next_block = end_block FROM mig.job_queue WHERE schema = 'app' AND kind = 'backfill'), true, 'the cursor reached the end');
 

@@ -3,7 +3,8 @@
 -- version's view of a table with an unfinished backfill has a guard that
 -- refuses, with 55000 and the backfill's progress, a row the backfill has
 -- not reached; the dual-write trigger refuses a new-version update of such
--- a row that does not go through the view.  Rows written since start, and
+-- a row that does not go through the view (on a table with down rules it
+-- refuses every new-version write to the table itself, with 0A000).  Rows written since start, and
 -- tables with nothing to backfill, are not affected; the old version never
 -- is; complete removes the guard and rollback drops it with the version.
 BEGIN;
@@ -104,14 +105,15 @@ SELECT is((pg_temp.err('INSERT INTO acct VALUES (2, 5) ON CONFLICT (id) DO UPDAT
 	'55000', 'an INSERT ... ON CONFLICT DO UPDATE of an existing row through the new version fails');
 SELECT is((pg_temp.err('DELETE FROM acct WHERE id = 3'))[1], '55000',
 	'a DELETE through the new version fails');
-SELECT is(pg_temp.err('UPDATE app.acct SET _mig_new_bal = _mig_new_bal + 10 WHERE id = 4'),
-	ARRAY['55000', 'version "app_02_x" of table "acct" is not ready',
-		  'The row at (0,4) has not been backfilled yet: the backfill of migration "02_x" has written 0 of about 1000 rows and is paused.',
-		  'The new version shows a row once the backfill has written it: resume the backfill with mig.resume(''app''), then wait for it with CALL mig.wait(''app'').'],
-	'an UPDATE of the table itself routed to the new version is refused by the trigger, naming the row');
+-- (acct has a down rule: a write to the table itself as the new version is
+-- refused whatever the row, see 28_base_write_new_version.sql, which also
+-- tests the trigger's readiness check on a table without down rules)
+SELECT is((pg_temp.err('UPDATE app.acct SET _mig_new_bal = _mig_new_bal + 10 WHERE id = 4'))[1:2],
+	ARRAY['0A000', 'cannot write table "app.acct" itself as version "app_02_x"'],
+	'an UPDATE of the table itself routed to the new version is refused by the trigger');
 SET LOCAL migrate_ext.version = 'app_02_x';
 RESET search_path;
-SELECT is((pg_temp.err('UPDATE app.acct SET _mig_new_bal = 7 WHERE id = 5'))[1], '55000',
+SELECT is((pg_temp.err('UPDATE app.acct SET _mig_new_bal = 7 WHERE id = 5'))[1], '0A000',
 	'the same with migrate_ext.version');
 RESET migrate_ext.version;
 SELECT results_eq('SELECT id, bal, _mig_new_bal FROM app.acct WHERE id <= 5 ORDER BY id',
