@@ -164,7 +164,7 @@ MigBackfillCheckStorage(MigJob *job, Relation rel, MigPredateSnapshot *snap)
 	qtable = MigQuoteTable(RelationGetRelid(rel));
 	if (!rewrite_kept_xids(rel, snap))
 		ereport(ERROR,
-				errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				errcode(MIG_ERRCODE_JOB_UNRECOVERABLE),
 				errmsg("table %s was rewritten while migration \"%s\" was backfilling it",
 					   qtable, job->migration),
 				errdetail("Its storage changed (relfilenode %u, now %u) and no row in it carries the transaction id it was written with, as after pg_repack or a rewriting ALTER TABLE: the rows that existed before the migration started can no longer be told from the rows written since.",
