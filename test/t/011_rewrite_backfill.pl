@@ -179,7 +179,7 @@ sub refused_new
 		UPDATE $table SET val = 2 * id + 1000001 WHERE id = $id;});
 	like($err,
 		qr/55000: version "$version" of table "$table" is not ready/,
-		"$what: a new-version update of row $id, which the backfill has not reached, is refused (55000)");
+		"$what: a new-version update of row $id is refused (55000)");
 	like($err, $detail, "$what: the error says why") if $detail;
 	is($node->safe_psql('postgres', $row), $before, "$what: the refused update changed nothing");
 	return;
