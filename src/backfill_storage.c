@@ -21,9 +21,10 @@
  *		  The ALTER TABLE is refused while the backfill is unfinished (a
  *		  table_rewrite event trigger, event_guard.c); pg_repack cannot be,
  *		  so it is detected: after such a rewrite no visible row predates
- *		  the snapshot, and the batch fails with an error that says so,
- *		  which leaves the job unfinished (then failed), and complete
- *		  refuses.  A TRUNCATE followed by new rows before the next batch
+ *		  the snapshot, and the batch fails with an error that says so
+ *		  (MIG_ERRCODE_JOB_UNRECOVERABLE: the job fails at once), and
+ *		  complete refuses.  Until the job records the new storage, the
+ *		  new version refuses every row of the table (version_ready.c).  A TRUNCATE followed by new rows before the next batch
  *		  looks the same and fails the job too.
  *
  *		The test for "the xids were kept" is that some visible row still
@@ -164,7 +165,7 @@ MigBackfillCheckStorage(MigJob *job, Relation rel, MigPredateSnapshot *snap)
 	qtable = MigQuoteTable(RelationGetRelid(rel));
 	if (!rewrite_kept_xids(rel, snap))
 		ereport(ERROR,
-				errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				errcode(MIG_ERRCODE_JOB_UNRECOVERABLE),
 				errmsg("table %s was rewritten while migration \"%s\" was backfilling it",
 					   qtable, job->migration),
 				errdetail("Its storage changed (relfilenode %u, now %u) and no row in it carries the transaction id it was written with, as after pg_repack or a rewriting ALTER TABLE: the rows that existed before the migration started can no longer be told from the rows written since.",

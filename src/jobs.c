@@ -502,7 +502,8 @@ restored_backfill_error(const char *qtable, const char *migration,
 						const char *schema, bool at_complete)
 {
 	ereport(ERROR,
-			errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			errcode(at_complete ? ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE :
+					MIG_ERRCODE_JOB_UNRECOVERABLE),
 			at_complete ?
 			errmsg("cannot complete migration \"%s\": it was restored from a dump taken while its backfill of %s was unfinished",
 				   migration, qtable) :

@@ -23,6 +23,14 @@ typedef enum MigJobKind
 	MIG_JOB_DROP_INDEX			/* after complete: DROP INDEX CONCURRENTLY */
 } MigJobKind;
 
+/*
+ * SQLSTATE (class 55, object not in prerequisite state) of a job's error
+ * that no retry can cure: a backfill whose table was restored from a dump
+ * or rewritten with new xids while it was unfinished.  The worker fails the
+ * job at once instead of retrying it.
+ */
+#define MIG_ERRCODE_JOB_UNRECOVERABLE	MAKE_SQLSTATE('5','5','M','0','1')
+
 /* one job as read from the queue */
 typedef struct MigJob
 {

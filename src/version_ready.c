@@ -26,6 +26,13 @@
  *		  (views.c); rollback drops the version.  The old version is never
  *		  guarded.
  *
+ *		- All of this trusts the rows' xmins.  When they say nothing about
+ *		  which rows the backfill has written (the table restored from a
+ *		  dump, or rewritten, while the backfill was unfinished: see
+ *		  DISTRUST_SQL), every row of the table is refused (55000, with a
+ *		  detail that says why and a hint to roll back, or to wait for the
+ *		  backfill after a VACUUM FULL), decided once per scan or statement.
+ *
  *		- A write for the new version that does not go through its view (a
  *		  write to the base table routed to the new version by search_path
  *		  or migrate_ext.version) reaches the dual-write trigger, which
@@ -71,6 +78,32 @@ PG_FUNCTION_INFO_V1(mig_version_ready);
 PG_FUNCTION_INFO_V1(mig_version_ready_support);
 
 #define READY_TOKEN_BYTES	8	/* written as 16 hex digits */
+
+/*
+ * Why the xmins of a table's rows cannot tell which rows its unfinished
+ * backfill has written: a column of the queries below, computed from the
+ * job's recorded origin, relid and relfilenode against the table's
+ * ($origin, $relid: this database's; $filenode: the table's storage now).
+ *
+ * - "restored": the migration's state was written in another database
+ *   (mig.origin()), or the table the job names has another OID now (the
+ *   same database, emptied and restored): every restored row carries a new
+ *   xmin.
+ * - "rewritten": the table's storage is not the one the job records.  After
+ *   a rewrite that gives every row a new xmin (pg_repack, a rewriting ALTER
+ *   TABLE past the event trigger) the backfill fails the job, and the
+ *   relfilenode it records stays the old one; after VACUUM FULL or CLUSTER,
+ *   which keep the xmins, the next batch starts the pass again and records
+ *   the new storage.  Until then no one can tell the two apart cheaply, so
+ *   both refuse every row.
+ */
+#define MIG_DISTRUST_RESTORED	"restored"
+#define MIG_DISTRUST_REWRITTEN	"rewritten"
+#define DISTRUST_SQL(origin, relid, filenode) \
+	" CASE WHEN (m.origin IS NOT NULL AND m.origin OPERATOR(pg_catalog.<>) " origin ")" \
+	"        OR j.relid OPERATOR(pg_catalog.<>) " relid " THEN 'restored'" \
+	"      WHEN j.relfilenode OPERATOR(pg_catalog.<>) " filenode " THEN 'rewritten' END"
+
 #define READY_TOKEN_LEN		(READY_TOKEN_BYTES * 2)
 
 /* the views a backend has seen ready */
@@ -103,6 +136,7 @@ typedef struct RowCheckEntry
 	CommandId	cid;
 	MemoryContext cxt;			/* what is below */
 	List	   *snaps;			/* MigPredateSnapshot * of unfinished backfills */
+	const char *distrust;		/* MIG_DISTRUST_*: xmins tell nothing */
 	char	   *schema;
 	char	   *migration;
 	BackfillProgress progress;
@@ -113,9 +147,12 @@ static HTAB *row_checks = NULL;
 static void not_ready_error(const char *version, const char *table,
 							const char *schema, const char *migration,
 							BackfillProgress *progress,
-							const char *row);
+							const char *row, const char *distrust);
+static void distrust_error(const char *version, const char *table,
+						   const char *schema, const char *migration,
+						   BackfillProgress *progress, const char *distrust);
 static void row_check_invalidate(Datum arg, Oid relid);
-static void row_check_load(RowCheckEntry *entry, Oid relid);
+static void row_check_load(RowCheckEntry *entry, Oid relid, Oid filenode);
 
 /*
  * The guard of a new version's view, or "" when the table has nothing to
@@ -189,6 +226,7 @@ typedef struct ReadyScan
 {
 	bool		ready;			/* every row has its new columns */
 	bool		broken;			/* the backfill job is missing */
+	const char *distrust;		/* MIG_DISTRUST_*: xmins tell nothing */
 	List	   *snaps;			/* MigPredateSnapshot * of unfinished backfills */
 	BackfillProgress progress;
 } ReadyScan;
@@ -196,8 +234,8 @@ typedef struct ReadyScan
 static ReadyScan *
 ready_scan_load(FunctionCallInfo fcinfo)
 {
-	Oid			argtypes[4] = {NAMEOID, TEXTOID, OIDOID, TEXTOID};
-	Datum		values[4];
+	Oid			argtypes[5] = {NAMEOID, TEXTOID, OIDOID, TEXTOID, TEXTOID};
+	Datum		values[5];
 	char	   *qname;
 	ReadyKey	key;
 	char	   *token;
@@ -231,11 +269,14 @@ ready_scan_load(FunctionCallInfo fcinfo)
 	values[2] = PG_GETARG_DATUM(4);
 	qname = MigIdentRelationName(key.relid);
 	values[3] = CStringGetTextDatum(qname ? qname : "");
+	values[4] = CStringGetTextDatum(MigOrigin());
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	if (SPI_execute_with_args("SELECT m.status OPERATOR(pg_catalog.=) 'in_progress', m.xmin,"
 							  " j.state, j.paused, j.rows_done, j.rows_total,"
-							  " j.last_error, j.xmin, j.snapshot"
+							  " j.last_error, j.xmin, j.snapshot,"
+							  DISTRUST_SQL("$5", "$3",
+										   "pg_catalog.pg_relation_filenode($3::pg_catalog.regclass)")
 							  " FROM mig.migrations m"
 							  " LEFT JOIN mig.job_queue j"
 							  "   ON j.schema OPERATOR(pg_catalog.=) m.schema"
@@ -246,7 +287,7 @@ ready_scan_load(FunctionCallInfo fcinfo)
 							  " WHERE m.schema OPERATOR(pg_catalog.=) $1"
 							  "   AND m.name OPERATOR(pg_catalog.=) $2"
 							  " ORDER BY j.seq",
-							  4, argtypes, values, NULL, true, 0) != SPI_OK_SELECT)
+							  5, argtypes, values, NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read the backfill jobs of relation %u", key.relid);
 
 	oldcxt = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
@@ -262,6 +303,7 @@ ready_scan_load(FunctionCallInfo fcinfo)
 		TransactionId mxmin = DatumGetTransactionId(SPI_getbinval(tup, desc, 2, &isnull));
 		char	   *state = SPI_getvalue(tup, desc, 3);
 		char	   *snapshot;
+		char	   *distrust;
 		TransactionId jxmin;
 		Datum		d;
 
@@ -283,9 +325,11 @@ ready_scan_load(FunctionCallInfo fcinfo)
 		if (strcmp(state, "done") == 0 || snapshot == NULL)
 			continue;
 		scan->snaps = lappend(scan->snaps, MigBackfillParseSnapshot(snapshot));
-		if (scan->ready)
+		distrust = SPI_getvalue(tup, desc, 10);
+		/* messages show the first unfinished job, or the first distrusted */
+		if (scan->ready || (distrust != NULL && scan->distrust == NULL))
 		{
-			/* the first unfinished one, for messages */
+			scan->distrust = distrust;
 			scan->ready = false;
 			scan->progress.state = state;
 			scan->progress.paused = DatumGetBool(SPI_getbinval(tup, desc, 4, &isnull));
@@ -334,7 +378,7 @@ mig_version_ready(PG_FUNCTION_ARGS)
 
 	xmin = DatumGetTransactionId(PG_GETARG_DATUM(6));
 	cmin = DatumGetCommandId(PG_GETARG_DATUM(7));
-	if (!scan->broken)
+	if (!scan->broken && scan->distrust == NULL)
 	{
 		foreach(lc, scan->snaps)
 		{
@@ -346,7 +390,7 @@ mig_version_ready(PG_FUNCTION_ARGS)
 	}
 	not_ready_error(NameStr(*PG_GETARG_NAME(2)), NameStr(*PG_GETARG_NAME(3)),
 					NameStr(*PG_GETARG_NAME(0)), text_to_cstring(PG_GETARG_TEXT_PP(1)),
-					scan->broken ? NULL : &scan->progress, NULL);
+					scan->broken ? NULL : &scan->progress, NULL, scan->distrust);
 	PG_RETURN_BOOL(false);		/* keep compiler quiet */
 }
 
@@ -377,7 +421,7 @@ mig_version_ready_support(PG_FUNCTION_ARGS)
 static void
 not_ready_error(const char *version, const char *table, const char *schema,
 				const char *migration, BackfillProgress *progress,
-				const char *row)
+				const char *row, const char *distrust)
 {
 	const char *qschema = quote_literal_cstr(schema);
 	char	   *subject;
@@ -391,6 +435,8 @@ not_ready_error(const char *version, const char *table, const char *schema,
 						  migration),
 				errhint("Undo the migration with mig.rollback(%s) and start it again.",
 						qschema));
+	if (distrust != NULL)
+		distrust_error(version, table, schema, migration, progress, distrust);
 
 	subject = row ? psprintf("The row at %s", row) :
 		pstrdup("A row the statement reads or writes");
@@ -423,6 +469,43 @@ not_ready_error(const char *version, const char *table, const char *schema,
 						qschema, qschema));
 }
 
+/*
+ * The error of every row of a table whose rows' xmins cannot tell which
+ * rows the backfill has written (distrust: MIG_DISTRUST_*).
+ */
+static void
+distrust_error(const char *version, const char *table, const char *schema,
+			   const char *migration, BackfillProgress *progress,
+			   const char *distrust)
+{
+	const char *qschema = quote_literal_cstr(schema);
+
+	if (strcmp(distrust, MIG_DISTRUST_RESTORED) == 0)
+		ereport(ERROR,
+				errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				errmsg("version \"%s\" of table \"%s\" is not ready", version, table),
+				errdetail("The table was restored from a dump taken while the backfill of migration \"%s\" was unfinished: the restored rows carry new transaction IDs, so the rows the backfill has not written cannot be told from the others, and no row is shown or written through the new version.",
+						  migration),
+				errhint("Roll the migration back with mig.rollback(%s) and start it again.",
+						qschema));
+	if (strcmp(progress->state, "failed") == 0)
+		ereport(ERROR,
+				errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				errmsg("version \"%s\" of table \"%s\" is not ready", version, table),
+				errdetail("The table was rewritten during the backfill of migration \"%s\", which failed: %s.  Every row carries a new transaction ID, so the rows the backfill has not written cannot be told from the others, and no row is shown or written through the new version.",
+						  migration,
+						  progress->last_error ? progress->last_error : "?"),
+				errhint("Roll the migration back with mig.rollback(%s) and start it again.",
+						qschema));
+	ereport(ERROR,
+			errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			errmsg("version \"%s\" of table \"%s\" is not ready", version, table),
+			errdetail("The table was rewritten during the backfill of migration \"%s\": until the backfill has checked its new storage, the rows it has not written cannot be told from the others, and no row is shown or written through the new version.",
+					  migration),
+			errhint("After VACUUM FULL or CLUSTER, wait for the backfill to start its pass again on the new storage (resume it with mig.resume(%s) if it is paused); after pg_repack or another rewrite that gives every row a new transaction ID, roll the migration back with mig.rollback(%s) and start it again.",
+					qschema, qschema));
+}
+
 static void
 row_check_invalidate(Datum arg, Oid relid)
 {
@@ -441,16 +524,18 @@ row_check_invalidate(Datum arg, Oid relid)
 
 /* Read the table's unfinished backfills: their snapshots and progress. */
 static void
-row_check_load(RowCheckEntry *entry, Oid relid)
+row_check_load(RowCheckEntry *entry, Oid relid, Oid filenode)
 {
-	Oid			argtypes[2] = {OIDOID, TEXTOID};
-	Datum		values[2];
+	Oid			argtypes[4] = {OIDOID, TEXTOID, TEXTOID, OIDOID};
+	Datum		values[4];
 	char	   *qname = MigIdentRelationName(relid);
 	MemoryContext oldcxt;
 	uint64		i;
 
 	values[0] = ObjectIdGetDatum(relid);
 	values[1] = CStringGetTextDatum(qname ? qname : "");
+	values[2] = CStringGetTextDatum(MigOrigin());
+	values[3] = ObjectIdGetDatum(filenode);
 	if (entry->cxt == NULL)
 		entry->cxt = AllocSetContextCreate(CacheMemoryContext,
 										   "migrate_ext version readiness",
@@ -458,6 +543,7 @@ row_check_load(RowCheckEntry *entry, Oid relid)
 	MemoryContextReset(entry->cxt);
 	entry->valid = false;
 	entry->snaps = NIL;
+	entry->distrust = NULL;
 	entry->ready = true;
 	entry->final = true;
 
@@ -465,7 +551,8 @@ row_check_load(RowCheckEntry *entry, Oid relid)
 		elog(ERROR, "SPI_connect failed");
 	if (SPI_execute_with_args("SELECT j.state OPERATOR(pg_catalog.=) 'done', j.xmin,"
 							  " j.snapshot, j.schema::pg_catalog.text, j.migration,"
-							  " j.state, j.paused, j.rows_done, j.rows_total, j.last_error"
+							  " j.state, j.paused, j.rows_done, j.rows_total, j.last_error,"
+							  DISTRUST_SQL("$3", "$1", "$4")
 							  " FROM mig.job_queue j"
 							  " JOIN mig.migrations m"
 							  "   ON m.schema OPERATOR(pg_catalog.=) j.schema"
@@ -475,7 +562,7 @@ row_check_load(RowCheckEntry *entry, Oid relid)
 							  "   AND j.kind OPERATOR(pg_catalog.=) 'backfill'"
 							  "   AND m.status OPERATOR(pg_catalog.=) 'in_progress'"
 							  " ORDER BY j.seq",
-							  2, argtypes, values, NULL, true, 0) != SPI_OK_SELECT)
+							  4, argtypes, values, NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read the backfill jobs of relation %u", relid);
 
 	oldcxt = MemoryContextSwitchTo(entry->cxt);
@@ -487,6 +574,7 @@ row_check_load(RowCheckEntry *entry, Oid relid)
 		bool		done = DatumGetBool(SPI_getbinval(tup, desc, 1, &isnull));
 		TransactionId xmin = DatumGetTransactionId(SPI_getbinval(tup, desc, 2, &isnull));
 		char	   *snapshot = SPI_getvalue(tup, desc, 3);
+		char	   *distrust;
 		Datum		d;
 
 		if (TransactionIdIsCurrentTransactionId(xmin))
@@ -494,9 +582,11 @@ row_check_load(RowCheckEntry *entry, Oid relid)
 		if (done || snapshot == NULL)
 			continue;
 		entry->snaps = lappend(entry->snaps, MigBackfillParseSnapshot(snapshot));
-		if (entry->ready)
+		distrust = SPI_getvalue(tup, desc, 11);
+		/* messages show the first unfinished job, or the first distrusted */
+		if (entry->ready || (distrust != NULL && entry->distrust == NULL))
 		{
-			/* the first unfinished one, for messages */
+			entry->distrust = distrust;
 			entry->ready = false;
 			entry->schema = SPI_getvalue(tup, desc, 4);
 			entry->migration = SPI_getvalue(tup, desc, 5);
@@ -551,9 +641,13 @@ MigVersionReadyCheckRow(Relation rel, HeapTuple oldtup, const char *version)
 		(!entry->final &&
 		 (entry->lxid != MyProc->lxid ||
 		  entry->cid != GetCurrentCommandId(false))))
-		row_check_load(entry, relid);
+		row_check_load(entry, relid, rel->rd_node.relNode);
 	if (entry->ready)
 		return;
+	if (entry->distrust != NULL)
+		not_ready_error(version, RelationGetRelationName(rel),
+						entry->schema, entry->migration, &entry->progress,
+						NULL, entry->distrust);
 
 	/*
 	 * The raw xmin, as the view's guard and the backfill read it: a row
@@ -569,6 +663,7 @@ MigVersionReadyCheckRow(Relation rel, HeapTuple oldtup, const char *version)
 							entry->schema, entry->migration, &entry->progress,
 							psprintf("(%u,%u)",
 									 ItemPointerGetBlockNumber(&oldtup->t_self),
-									 ItemPointerGetOffsetNumber(&oldtup->t_self)));
+									 ItemPointerGetOffsetNumber(&oldtup->t_self)),
+							NULL);
 	}
 }

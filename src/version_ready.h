@@ -29,8 +29,10 @@ extern bool MigVersionReadyIsGuard(Oid funcid);
  * For the dual-write trigger, on an UPDATE by a writer of the new version:
  * raise "not ready" if the row being updated predates the table's
  * unfinished backfill (the backfill has not written its new columns yet,
- * so the new version would compute the old ones from nothing).  What it
- * needs is read once per statement; the per-row test is the backfill's.
+ * so the new version would compute the old ones from nothing), or for
+ * every row when the rows' xmins say nothing (the table restored from a
+ * dump, or rewritten, while its backfill was unfinished).  What it needs is
+ * read once per statement; the per-row test is the backfill's.
  */
 extern void MigVersionReadyCheckRow(Relation rel, HeapTuple oldtup,
 									const char *version);

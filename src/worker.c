@@ -741,7 +741,9 @@ worker_failure(MigJob *job, ErrorData *edata, int *backoff_ms)
 	bool		transient = edata->sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE ||
 		edata->sqlerrcode == ERRCODE_T_R_DEADLOCK_DETECTED ||
 		edata->sqlerrcode == ERRCODE_T_R_SERIALIZATION_FAILURE;
-	bool		final = !transient && job->attempts + 1 >= MIG_JOB_MAX_ATTEMPTS;
+	bool		final = !transient &&
+		(job->attempts + 1 >= MIG_JOB_MAX_ATTEMPTS ||
+		 edata->sqlerrcode == MIG_ERRCODE_JOB_UNRECOVERABLE);
 	char	   *message = edata->detail ?
 		psprintf("%s (%s)", edata->message, edata->detail) : pstrdup(edata->message);
 

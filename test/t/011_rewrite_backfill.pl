@@ -22,6 +22,14 @@
 #      version are frozen, and the backfill must still leave them alone;
 #  (f) (a) on a table the backfill writes with an UPDATE statement.
 #
+# After a rewrite that moved the rows, and until the backfill has checked
+# the new storage, the new version refuses every row of the table (55000,
+# saying why): the xmins of a table rewritten by pg_repack say nothing about
+# which rows the backfill has written, and the guard cannot tell that from
+# a VACUUM FULL.  After (d) it goes on refusing every row, with the reason,
+# rather than serve rows that were never backfilled (NULL in the new
+# column); the job fails at once, not after retries.
+#
 # Each case: a table of 200,000 rows with every other one deleted, the
 # migration started with migrate_ext.start_jobs = off (its jobs paused),
 # then resumed with small batches and paused again part-way.
@@ -162,7 +170,7 @@ sub write_new
 # refused with 55000 and changes nothing.
 sub refused_new
 {
-	my ($what, $table, $version, $id) = @_;
+	my ($what, $table, $version, $id, $detail) = @_;
 	my $row = qq{SELECT xmin || '|' || val FROM $table WHERE id = $id};
 	my $before = $node->safe_psql('postgres', $row);
 	my ($ret, $out, $err) = $node->psql(
@@ -171,7 +179,8 @@ sub refused_new
 		UPDATE $table SET val = 2 * id + 1000001 WHERE id = $id;});
 	like($err,
 		qr/55000: version "$version" of table "$table" is not ready/,
-		"$what: a new-version update of row $id, which the backfill has not reached, is refused (55000)");
+		"$what: a new-version update of row $id is refused (55000)");
+	like($err, $detail, "$what: the error says why") if $detail;
 	is($node->safe_psql('postgres', $row), $before, "$what: the refused update changed nothing");
 	return;
 }
@@ -220,12 +229,36 @@ sub rewrite_case
 	# row it has written (9001, frozen too) is written through the new
 	# version directly
 	refused_new($what, $table, $version, 190_001);
-	write_new($table, $version, [9001], [170_001]);
+	if ($in_place)
+	{
+		write_new($table, $version, [9001], [170_001]);
+	}
+	else
+	{
+		# the storage changed: until the backfill has checked it, even a
+		# row it has written is refused, and reads of the table too
+		refused_new($what, $table, $version, 9001,
+			qr/DETAIL:  The table was rewritten during the backfill of migration "$migration": until the backfill has checked its new storage.*\n.*HINT:  After VACUUM FULL or CLUSTER, wait for the backfill to start its pass again/
+		);
+		my ($r, $o, $e) = $node->psql('postgres',
+			"\\set VERBOSITY verbose\nSELECT count(*) FROM $version.$table WHERE val IS NULL");
+		like($e, qr/55000: version "$version" of table "$table" is not ready/,
+			"$what: reading the table through the new version is refused until the backfill has checked the new storage");
+	}
 	write_old($table, 11_001, 180_001);
 	push @written, 9001, 170_001, 11_001, 180_001;
 
 	my $log_offset = -s $node->logfile;
 	$node->safe_psql('postgres', 'SELECT mig.resume()');
+	if (!$in_place)
+	{
+		# once the pass starts again on the new storage, new-version writes
+		# work again, while the backfill runs
+		ok(poll("SELECT relfilenode <> $relfilenode FROM mig.job_queue WHERE migration = '$migration' AND kind = 'backfill'",
+				sub { $_[0] eq 't' }),
+			"$what: the backfill records the new storage");
+		write_new($table, $version, [9001], [170_001]);
+	}
 	$node->safe_psql('postgres', q{CALL mig.wait('public', '300 s')});
 	is(job($migration, 'state'), 'done', "$what: the backfill finished");
 	if ($in_place)
@@ -334,10 +367,39 @@ $node->safe_psql(
 	ALTER TABLE items_c ADD COLUMN z float8 DEFAULT random();
 	ALTER EVENT TRIGGER migrate_ext_refuse_table_rewrite ENABLE ALWAYS;
 });
+# every row has a new xmin now: the new version must not take the rows the
+# backfill has not written for new ones (it would show NULL for them)
+my $new_val_d =
+  "\\set VERBOSITY verbose\nSELECT count(*) FILTER (WHERE val IS NULL) FROM $version_c.items_c";
+my $rewritten_d =
+  qr/DETAIL:  The table was rewritten during the backfill of migration "m_c": until the backfill has checked its new storage/;
+my ($ret_r, $out_r, $err_r) = $node->psql('postgres', $new_val_d);
+like($err_r, qr/55000: version "$version_c" of table "items_c" is not ready/,
+	'(d) after the rewrite, reading through the new version is refused (55000)');
+like($err_r, $rewritten_d, '(d) the error says the table was rewritten during the backfill');
+is($out_r, '', '(d) no row is shown with a NULL new column');
+refused_new('(d)', 'items_c', $version_c, 190_001, $rewritten_d);
+refused_new('(d)', 'items_c', $version_c, 1, $rewritten_d);
+($ret_r, $out_r, $err_r) = $node->psql(
+	'postgres', qq{\\set VERBOSITY verbose
+	SET search_path = $version_c, public;
+	UPDATE public.items_c SET _mig_new_val = 5 WHERE id = 190001;});
+like($err_r, qr/55000: version "$version_c" of table "items_c" is not ready/,
+	'(d) an update of the table routed to the new version is refused by the trigger');
+like($err_r, $rewritten_d, '(d) the trigger says why');
+
 $node->safe_psql('postgres', 'SELECT mig.resume()');
 ok(poll("SELECT state FROM mig.job_queue WHERE migration = 'm_c' AND kind = 'backfill'",
 		sub { $_[0] eq 'failed' }),
 	'(d) the backfill fails');
+is(job('m_c', 'attempts'), '1', '(d) at its first attempt: no retry can cure it');
+is($node->safe_psql('postgres', q{SELECT phase FROM mig.status('public')}),
+	'jobs failed', '(d) mig.status says the jobs failed');
+($ret_r, $out_r, $err_r) = $node->psql('postgres', $new_val_d);
+like($err_r,
+	qr/55000: version "$version_c" of table "items_c" is not ready.*DETAIL:  The table was rewritten during the backfill of migration "m_c", which failed: table public.items_c was rewritten.*HINT:  Roll the migration back with mig.rollback\('public'\) and start it again\./s,
+	'(d) after the job failed, reading through the new version is still refused, saying why and what to do');
+is($out_r, '', '(d) still no row with a NULL new column');
 like(job('m_c', 'last_error'),
 	qr/table public.items_c was rewritten while migration "m_c" was backfilling it \(Its storage changed .* no row in it carries the transaction id it was written with/,
 	'(d) last_error says the table was rewritten');

@@ -30,7 +30,11 @@
 #
 # Nothing writes to a migrated table between the restore and its rollback
 # or complete: the restored dual-write trigger has no rules it may use
-# there, and raises an error.
+# there, and raises an error.  The new version of acct refuses every row
+# (55000) until then, saying it was restored: the restored rows carry new
+# xmins, so its guard cannot tell the rows the backfill has not written
+# (NULL in the new column) by their xmins.  The backfill job fails at once,
+# not after retries.
 
 use strict;
 use warnings;
@@ -115,6 +119,22 @@ sub check_restored
 	is($node->safe_psql($db, q{SELECT phase FROM mig.status('public')}),
 		'jobs paused', "$label: acct's migration is restored with its jobs paused");
 
+	# the new version of acct: every row refused, none shown without note
+	my $new_version_refused = sub {
+		my ($when) = @_;
+		my ($r, $o, $e) = $node->psql($db,
+			"\\set VERBOSITY verbose\nSELECT count(*) FILTER (WHERE note IS NULL) FROM public_02_mid.acct");
+		like($e,
+			qr/55000: version "public_02_mid" of table "acct" is not ready.*DETAIL:  The table was restored from a dump taken while the backfill of migration "02_mid" was unfinished.*HINT:  Roll the migration back with mig\.rollback\('public'\) and start it again\./s,
+			"$label, $when: reading acct through the new version is refused (55000), saying it was restored");
+		is($o, '', "$label, $when: no row is shown with a NULL new column");
+		($r, $o, $e) = $node->psql($db,
+			"\\set VERBOSITY verbose\nSELECT note FROM public_02_mid.acct WHERE id = 1");
+		like($e, qr/55000: version "public_02_mid" of table "acct" is not ready/,
+			"$label, $when: so is reading one row");
+	};
+	$new_version_refused->('after the restore');
+
 	# the backfill fails, saying why and what to do
 	($ret, $out, $err) = $node->psql($db, q{CALL mig.backfill('public')});
 	like($err,
@@ -122,8 +142,17 @@ sub check_restored
 		"$label: the backfill refuses the snapshot of another database");
 	$node->safe_psql($db, q{SELECT mig.resume('public')});
 	$node->poll_query_until($db,
-		q{SELECT state = 'failed' FROM mig.jobs WHERE schema = 'public' AND kind = 'backfill'})
+		q{SELECT state = 'failed' OR attempts > 0 FROM mig.job_queue WHERE schema = 'public' AND kind = 'backfill'})
 	  or die "the restored backfill job did not fail";
+	is( $node->safe_psql(
+			$db,
+			q{SELECT state || ' ' || attempts FROM mig.job_queue WHERE schema = 'public' AND kind = 'backfill'}
+		),
+		'failed 1',
+		"$label: the background job fails at its first attempt, not after retries");
+	is($node->safe_psql($db, q{SELECT phase FROM mig.status('public')}),
+		'jobs failed', "$label: mig.status says the jobs failed");
+	$new_version_refused->('after the job failed');
 	like(
 		$node->safe_psql($db,
 			q{SELECT last_error FROM mig.jobs WHERE schema = 'public' AND kind = 'backfill'}),
