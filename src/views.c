@@ -66,20 +66,6 @@ MigViewsCreate(MigModel *model, const char *version_schema)
 	}
 }
 
-void
-MigViewsDrop(const char *version_schema)
-{
-	int			nestlevel = NewGUCNestLevel();
-
-	/* the list of views that go with the schema is no news */
-	(void) set_config_option("client_min_messages", "warning",
-							 PGC_USERSET, PGC_S_SESSION,
-							 GUC_ACTION_SAVE, true, 0, false);
-	MigExec(psprintf("DROP SCHEMA IF EXISTS %s CASCADE",
-					 quote_identifier(version_schema)), InvalidOid);
-	AtEOXact_GUC(true, nestlevel);
-}
-
 /*
  * The views of a version schema that still have the guard of an unfinished
  * backfill (version_ready.c) lose it: the same view, columns, defaults and
