@@ -17,8 +17,10 @@
  *		The extension's views are recognised by what views.c makes: a
  *		security_invoker view reading exactly one table of the base schema,
  *		each column a plain column of that table, with no condition but the
- *		readiness guard (version_ready.c).  Anything else in the schema is
- *		the user's.
+ *		readiness guard (version_ready.c), and the only such view of its
+ *		table in the schema (views.c makes one per table; of two look-alikes
+ *		one is the user's and neither is taken).  Anything else in the
+ *		schema is the user's.
  *
  *		The drop itself is DROP VIEW ... RESTRICT of the extension's views,
  *		then DROP SCHEMA ... RESTRICT: whatever the check could not see (an
@@ -57,7 +59,7 @@ static List *views_drop_check(const char *schema, const char *migration,
 							  const char *version_schema, const char *call,
 							  bool cascade, Oid version_oid);
 static List *views_drop_own_views(Oid version_oid, Oid base_oid);
-static bool views_drop_is_own(Oid viewid, Oid base_oid);
+static Oid	views_drop_is_own(Oid viewid, Oid base_oid);
 static List *views_drop_dependents(Oid version_oid, List *own);
 static char *views_drop_list(List *dependents, int max_named);
 
@@ -160,8 +162,10 @@ views_drop_own_views(Oid version_oid, Oid base_oid)
 	Oid			argtypes[1] = {OIDOID};
 	Datum		values[1] = {ObjectIdGetDatum(version_oid)};
 	List	   *views = NIL;
+	List	   *tables = NIL;
 	List	   *own = NIL;
 	ListCell   *lc;
+	ListCell   *tc;
 	uint64		i;
 
 	if (SPI_execute_with_args("SELECT c.oid FROM pg_catalog.pg_class c"
@@ -179,15 +183,37 @@ views_drop_own_views(Oid version_oid, Oid base_oid)
 														   1, &isnull)));
 	}
 	foreach(lc, views)
+		tables = lappend_oid(tables, views_drop_is_own(lfirst_oid(lc), base_oid));
+
+	/*
+	 * views.c makes one view per table: of two that read the same table,
+	 * one is the user's, and which cannot be told, so neither is taken for
+	 * the extension's (the user drops theirs and calls again).
+	 */
+	forboth(lc, views, tc, tables)
 	{
-		if (views_drop_is_own(lfirst_oid(lc), base_oid))
+		Oid			table = lfirst_oid(tc);
+		ListCell   *oc;
+		int			n = 0;
+
+		if (!OidIsValid(table))
+			continue;
+		foreach(oc, tables)
+		{
+			if (lfirst_oid(oc) == table)
+				n++;
+		}
+		if (n == 1)
 			own = lappend_oid(own, lfirst_oid(lc));
 	}
 	return own;
 }
 
-/* Is this view one views.c makes (see the file's header)? */
-static bool
+/*
+ * If this view has the shape of one views.c makes (see the file's header),
+ * the table it reads; else InvalidOid.
+ */
+static Oid
 views_drop_is_own(Oid viewid, Oid base_oid)
 {
 	Relation	rel = relation_open(viewid, AccessShareLock);
@@ -196,7 +222,7 @@ views_drop_is_own(Oid viewid, Oid base_oid)
 	RangeTblRef *rtr;
 	RangeTblEntry *rte;
 	ListCell   *lc;
-	bool		own = false;
+	Oid			table = InvalidOid;
 
 	if (!RelationHasSecurityInvoker(rel) ||
 		query->commandType != CMD_SELECT ||
@@ -229,10 +255,10 @@ views_drop_is_own(Oid viewid, Oid base_oid)
 			var->varlevelsup != 0 || var->varattno <= 0)
 			goto done;
 	}
-	own = true;
+	table = rte->relid;
 done:
 	relation_close(rel, AccessShareLock);
-	return own;
+	return table;
 }
 
 /*

@@ -8,7 +8,7 @@ BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION migrate_ext;
 
-SELECT plan(54);
+SELECT plan(56);
 
 CREATE SCHEMA app;
 CREATE SCHEMA rpt;
@@ -105,6 +105,15 @@ SELECT alike(pg_temp.err($$SELECT mig.rollback('app')$$),
 	'rollback refuses while the user has a view inside the new version schema');
 SELECT is(pg_temp.state(), (SELECT s FROM before), '... and changes nothing');
 DROP VIEW app_02_rename.items_copy;
+-- one that has the very shape of the extension's: which of the two is the
+-- user's cannot be told, so neither is dropped
+CREATE VIEW app_02_rename.items_twin WITH (security_invoker = true)
+	AS SELECT id, v AS w FROM app.items;
+SELECT alike(pg_temp.err($$SELECT mig.rollback('app')$$),
+	'2BP01: %depend on it: view app_02_rename.items, view app_02_rename.items_twin.%',
+	'rollback refuses while the user has a look-alike of the extension''s view in the version schema');
+SELECT is(pg_temp.state(), (SELECT s FROM before), '... and changes nothing');
+DROP VIEW app_02_rename.items_twin;
 
 CREATE FUNCTION rpt.no_write() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN RETURN NULL; END';
 CREATE TRIGGER no_write INSTEAD OF INSERT ON app_02_rename.items
