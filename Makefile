@@ -38,6 +38,7 @@ OBJS = \
 	src/steps.o \
 	src/version_ready.o \
 	src/views.o \
+	src/views_drop.o \
 	src/worker.o \
 	src/write_route.o
 PGFILEDESC = "migrate_ext - zero-downtime schema migrations"

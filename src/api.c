@@ -49,6 +49,8 @@ typedef struct FinishArgs
 	const char *schema;
 	MigActive  *active;			/* set by the attempt */
 	MemoryContext result_context;
+	bool		cascade;		/* DROP EXTENSION ... CASCADE: user objects
+								 * over the version schema go too */
 } FinishArgs;
 
 static const char *arg_schema(FunctionCallInfo fcinfo, int argno);
@@ -214,17 +216,24 @@ complete_attempt(void *arg)
 	MigCheckSchemaPrivilege(MigStateLockSchema(args->schema), args->schema);
 	active = args->active = get_active(args->schema, args->result_context);
 
+	/* a refusal (user objects over the old version) before anything is done */
+	if (active->previous_version_schema)
+		MigViewsCheckDrop(args->schema, active->name,
+						  active->previous_version_schema, "mig.complete");
+
 	MigJobsFinishForComplete(args->schema, active->name);
 	MigDualWriteRemove(args->schema, active->name);
 
 	/* the old version's views name columns that complete may drop */
 	if (active->previous_version_schema)
-		MigViewsDrop(active->previous_version_schema);
+		MigViewsDrop(args->schema, active->name,
+					 active->previous_version_schema, "mig.complete", false);
 
 	if (MigStepsRun(args->schema, active->name, MIG_PHASE_COMPLETE))
 	{
 		/* raw SQL ran: the new version is what the base schema now is */
-		MigViewsDrop(active->version_schema);
+		MigViewsDrop(args->schema, active->name, active->version_schema,
+					 "mig.complete", false);
 		MigViewsCreate(MigModelLoad(args->schema), active->version_schema);
 	}
 	else
@@ -257,11 +266,17 @@ rollback_attempt(void *arg)
 	MigCheckSchemaPrivilege(schema_oid, args->schema);
 	active = args->active = get_active(args->schema, args->result_context);
 
+	/* a refusal (user objects over the new version) before anything is done */
+	if (!args->cascade)
+		MigViewsCheckDrop(args->schema, active->name, active->version_schema,
+						  "mig.rollback");
+
 	/* the worker stops before anything is undone, and none starts until the end */
 	MigWorkerStop(schema_oid, args->schema);
 	MigJobsDropLeftovers(args->schema, active->name);
 
-	MigViewsDrop(active->version_schema);
+	MigViewsDrop(args->schema, active->name, active->version_schema,
+				 "mig.rollback", args->cascade);
 	MigDualWriteRemove(args->schema, active->name);
 	MigStepsRun(args->schema, active->name, MIG_PHASE_ROLLBACK);
 	MigStateDelete(args->schema, active->name);
@@ -274,7 +289,7 @@ rollback_attempt(void *arg)
 void
 MigRollbackActive(const char *schema)
 {
-	FinishArgs	args = {schema, NULL, CurrentMemoryContext};
+	FinishArgs	args = {schema, NULL, CurrentMemoryContext, true};
 
 	MigRunAttempts("rollback", active_name(schema), schema, rollback_attempt,
 				   &args);

@@ -24,7 +24,6 @@
 #include "parser/parsetree.h"
 #include "rewrite/rewriteHandler.h"
 #include "utils/builtins.h"
-#include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 
@@ -64,20 +63,6 @@ MigViewsCreate(MigModel *model, const char *version_schema)
 		if (!table->hidden)
 			views_create_one(table, version_schema);
 	}
-}
-
-void
-MigViewsDrop(const char *version_schema)
-{
-	int			nestlevel = NewGUCNestLevel();
-
-	/* the list of views that go with the schema is no news */
-	(void) set_config_option("client_min_messages", "warning",
-							 PGC_USERSET, PGC_S_SESSION,
-							 GUC_ACTION_SAVE, true, 0, false);
-	MigExec(psprintf("DROP SCHEMA IF EXISTS %s CASCADE",
-					 quote_identifier(version_schema)), InvalidOid);
-	AtEOXact_GUC(true, nestlevel);
 }
 
 /*

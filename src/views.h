@@ -19,7 +19,16 @@ extern void MigViewsCreate(MigModel *model, const char *version_schema);
  */
 extern void MigViewsUnguard(const char *version_schema);
 
-/* Drop a version schema and its views, if it exists. */
-extern void MigViewsDrop(const char *version_schema);
+/*
+ * Drop a version schema and its views, if it exists, refusing with 2BP01
+ * if anything of the user's depends on it (views_drop.c).
+ */
+extern void MigViewsDrop(const char *schema, const char *migration,
+						 const char *version_schema, const char *call,
+						 bool cascade);
+
+/* The check alone: refuse with 2BP01 if MigViewsDrop would refuse. */
+extern void MigViewsCheckDrop(const char *schema, const char *migration,
+							  const char *version_schema, const char *call);
 
 #endif							/* MIG_VIEWS_H */
