@@ -14,13 +14,21 @@
  *		it has up rules, a backfill starting from a snapshot taken while the
  *		table is locked against writers.
  *
+ *		The trigger is named so that it fires after the table's own BEFORE
+ *		row triggers (MIG_TRIGGER_NAME): it computes the other version's
+ *		columns from the row as they leave it.  A BEFORE INSERT or UPDATE
+ *		row trigger whose name sorts after it would change the row after
+ *		that, and the versions would disagree: start refuses it.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
 #include "access/relation.h"
 #include "access/xact.h"
+#include "catalog/pg_trigger.h"
 #include "catalog/pg_type.h"
+#include "commands/trigger.h"
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
 #include "storage/bufmgr.h"
@@ -45,6 +53,7 @@
 static void check_rule(MigPlan *plan, MigRule *rule);
 static char *rules_json(List *rules, Oid relid);
 static void install_table(MigPlan *plan, Oid relid);
+static void check_trigger_order(MigPlan *plan, Oid relid);
 
 /*
  * Compile a rule in a subtransaction, so that with strict expressions off
@@ -205,6 +214,42 @@ install_table(MigPlan *plan, Oid relid)
 	}
 }
 
+/*
+ * Refuse a table with a BEFORE INSERT or UPDATE row trigger that fires after
+ * the dual-write trigger (trigger.c fires them in strcmp order of names):
+ * it could change the row after the other version's columns were computed
+ * from it.  Disabled ones too, as they can be enabled at any time.
+ */
+static void
+check_trigger_order(MigPlan *plan, Oid relid)
+{
+	Relation	rel = relation_open(relid, AccessShareLock);
+	TriggerDesc *trigdesc = rel->trigdesc;
+	int			i;
+
+	for (i = 0; trigdesc != NULL && i < trigdesc->numtriggers; i++)
+	{
+		Trigger    *trigger = &trigdesc->triggers[i];
+
+		if (TRIGGER_FOR_ROW(trigger->tgtype) &&
+			TRIGGER_FOR_BEFORE(trigger->tgtype) &&
+			(TRIGGER_FOR_INSERT(trigger->tgtype) ||
+			 TRIGGER_FOR_UPDATE(trigger->tgtype)) &&
+			strcmp(trigger->tgname, MIG_TRIGGER_NAME) > 0)
+			ereport(ERROR,
+					errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					errmsg("migration \"%s\" cannot keep table %s in step: its trigger \"%s\" would fire after the dual-write trigger",
+						   plan->migration->name, MigQuoteTable(relid),
+						   trigger->tgname),
+					errdetail("PostgreSQL fires the BEFORE row triggers of a table in the byte order of their names, and a BEFORE INSERT or UPDATE row trigger named after \"%s\" could change a row after the dual-write trigger computed the other version's columns from it.",
+							  MIG_TRIGGER_NAME),
+					errhint("Rename the trigger with ALTER TRIGGER %s ON %s RENAME TO a name that sorts before \"%s\" (any name of ASCII letters, digits and underscores does), then start the migration again.",
+							quote_identifier(trigger->tgname),
+							MigQuoteTable(relid), MIG_TRIGGER_NAME));
+	}
+	relation_close(rel, AccessShareLock);
+}
+
 void
 MigDualWriteInstall(MigPlan *plan)
 {
@@ -218,6 +263,8 @@ MigDualWriteInstall(MigPlan *plan)
 		check_rule(plan, rule);
 		relids = list_append_unique_oid(relids, rule->relid);
 	}
+	foreach(lc, relids)
+		check_trigger_order(plan, lfirst_oid(lc));
 	foreach(lc, relids)
 		install_table(plan, lfirst_oid(lc));
 }
