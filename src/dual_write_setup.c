@@ -186,6 +186,8 @@ install_table(MigPlan *plan, Oid relid)
 					 quote_identifier(MIG_TRIGGER_NAME), qtable), relid);
 	MigExec(psprintf("ALTER TABLE %s ENABLE ALWAYS TRIGGER %s",
 					 qtable, quote_identifier(MIG_TRIGGER_NAME)), relid);
+	/* after CREATE TRIGGER: its lock keeps others from creating one now */
+	check_trigger_order(plan, relid);
 
 	values[0] = ObjectIdGetDatum(relid);
 	values[1] = DirectFunctionCall1(namein, CStringGetDatum(plan->schema));
@@ -218,7 +220,11 @@ install_table(MigPlan *plan, Oid relid)
  * Refuse a table with a BEFORE INSERT or UPDATE row trigger that fires after
  * the dual-write trigger (trigger.c fires them in strcmp order of names):
  * it could change the row after the other version's columns were computed
- * from it.  Disabled ones too, as they can be enabled at any time.
+ * from it.  Disabled ones too, as they can be enabled at any time.  Called
+ * once the dual-write trigger exists: CREATE TRIGGER's lock, held to the
+ * end of the transaction, keeps a concurrent session from creating one
+ * that neither this check nor the event trigger (which cannot see this
+ * uncommitted migration) would catch.
  */
 static void
 check_trigger_order(MigPlan *plan, Oid relid)
@@ -263,8 +269,6 @@ MigDualWriteInstall(MigPlan *plan)
 		check_rule(plan, rule);
 		relids = list_append_unique_oid(relids, rule->relid);
 	}
-	foreach(lc, relids)
-		check_trigger_order(plan, lfirst_oid(lc));
 	foreach(lc, relids)
 		install_table(plan, lfirst_oid(lc));
 }
