@@ -495,6 +495,20 @@ CREATE EVENT TRIGGER migrate_ext_refuse_new_inheritance ON ddl_command_end
 	EXECUTE FUNCTION @extschema@.refuse_new_inheritance();
 ALTER EVENT TRIGGER migrate_ext_refuse_new_inheritance ENABLE ALWAYS;
 
+-- A table with dual-write rules may not gain a BEFORE INSERT or UPDATE row
+-- trigger that fires after the dual-write trigger (CREATE TRIGGER, ALTER
+-- TRIGGER ... RENAME to a name that sorts after it): it could change a row
+-- after the other version's columns were computed from it.
+CREATE FUNCTION @extschema@.refuse_late_trigger()
+RETURNS event_trigger
+AS 'MODULE_PATHNAME', 'mig_refuse_late_trigger'
+LANGUAGE C;
+
+CREATE EVENT TRIGGER migrate_ext_refuse_late_trigger ON ddl_command_end
+	WHEN TAG IN ('CREATE TRIGGER', 'ALTER TRIGGER')
+	EXECUTE FUNCTION @extschema@.refuse_late_trigger();
+ALTER EVENT TRIGGER migrate_ext_refuse_late_trigger ENABLE ALWAYS;
+
 CREATE PROCEDURE @extschema@.backfill(schema name DEFAULT 'public', batch_size integer DEFAULT NULL)
 AS 'MODULE_PATHNAME', 'mig_backfill'
 LANGUAGE C;

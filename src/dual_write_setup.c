@@ -16,6 +16,12 @@
  *		"replica"), and, if it has up rules, a backfill starting from a
  *		snapshot taken while the table is locked against writers.
  *
+ *		The trigger is named so that it fires after the table's own BEFORE
+ *		row triggers (MIG_TRIGGER_NAME): it computes the other version's
+ *		columns from the row as they leave it.  A BEFORE INSERT or UPDATE
+ *		row trigger whose name sorts after it would change the row after
+ *		that, and the versions would disagree: start refuses it.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -23,7 +29,9 @@
 #include "access/relation.h"
 #include "access/xact.h"
 #include "catalog/pg_attribute.h"
+#include "catalog/pg_trigger.h"
 #include "catalog/pg_type.h"
+#include "commands/trigger.h"
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
 #include "storage/bufmgr.h"
@@ -50,6 +58,7 @@ static void refuse_generated(MigPlan *plan, MigRule *rule, Relation rel,
 							 MigCompiledRule *compiled);
 static char *rules_json(List *rules, Oid relid);
 static void install_table(MigPlan *plan, Oid relid);
+static void check_trigger_order(MigPlan *plan, Oid relid);
 
 /*
  * Compile a rule in a subtransaction, so that with strict expressions off
@@ -234,6 +243,8 @@ install_table(MigPlan *plan, Oid relid)
 					 quote_identifier(MIG_TRIGGER_NAME), qtable), relid);
 	MigExec(psprintf("ALTER TABLE %s ENABLE ALWAYS TRIGGER %s",
 					 qtable, quote_identifier(MIG_TRIGGER_NAME)), relid);
+	/* after CREATE TRIGGER: its lock keeps others from creating one now */
+	check_trigger_order(plan, relid);
 
 	values[0] = ObjectIdGetDatum(relid);
 	values[1] = DirectFunctionCall1(namein, CStringGetDatum(plan->schema));
@@ -260,6 +271,46 @@ install_table(MigPlan *plan, Oid relid)
 		/* the trigger creation above keeps writers out: rows up to here predate it */
 		MigJobAddBackfill(plan, relid, MigBackfillSnapshot(), blocks, rows);
 	}
+}
+
+/*
+ * Refuse a table with a BEFORE INSERT or UPDATE row trigger that fires after
+ * the dual-write trigger (trigger.c fires them in strcmp order of names):
+ * it could change the row after the other version's columns were computed
+ * from it.  Disabled ones too, as they can be enabled at any time.  Called
+ * once the dual-write trigger exists: CREATE TRIGGER's lock, held to the
+ * end of the transaction, keeps a concurrent session from creating one
+ * that neither this check nor the event trigger (which cannot see this
+ * uncommitted migration) would catch.
+ */
+static void
+check_trigger_order(MigPlan *plan, Oid relid)
+{
+	Relation	rel = relation_open(relid, AccessShareLock);
+	TriggerDesc *trigdesc = rel->trigdesc;
+	int			i;
+
+	for (i = 0; trigdesc != NULL && i < trigdesc->numtriggers; i++)
+	{
+		Trigger    *trigger = &trigdesc->triggers[i];
+
+		if (TRIGGER_FOR_ROW(trigger->tgtype) &&
+			TRIGGER_FOR_BEFORE(trigger->tgtype) &&
+			(TRIGGER_FOR_INSERT(trigger->tgtype) ||
+			 TRIGGER_FOR_UPDATE(trigger->tgtype)) &&
+			strcmp(trigger->tgname, MIG_TRIGGER_NAME) > 0)
+			ereport(ERROR,
+					errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					errmsg("migration \"%s\" cannot keep table %s in step: its trigger \"%s\" would fire after the dual-write trigger",
+						   plan->migration->name, MigQuoteTable(relid),
+						   trigger->tgname),
+					errdetail("PostgreSQL fires the BEFORE row triggers of a table in the byte order of their names, and a BEFORE INSERT or UPDATE row trigger named after \"%s\" could change a row after the dual-write trigger computed the other version's columns from it.",
+							  MIG_TRIGGER_NAME),
+					errhint("Rename the trigger with ALTER TRIGGER %s ON %s RENAME TO a name that sorts before \"%s\" (any name of ASCII letters, digits and underscores does), then start the migration again.",
+							quote_identifier(trigger->tgname),
+							MigQuoteTable(relid), MIG_TRIGGER_NAME));
+	}
+	relation_close(rel, AccessShareLock);
 }
 
 void

@@ -16,18 +16,30 @@
  *		  would pass its changes on to the child.  Such hierarchies are
  *		  refused at start (ops_hierarchy.c); this keeps them from forming
  *		  afterwards.
+ *		- ddl_command_end of CREATE TRIGGER and ALTER TRIGGER: a table with
+ *		  dual-write rules may not gain a BEFORE INSERT or UPDATE row
+ *		  trigger that fires after the dual-write trigger (a name that
+ *		  sorts after MIG_TRIGGER_NAME): it could change a row after the
+ *		  other version's columns were computed from it.  Start refuses
+ *		  such a trigger (dual_write_setup.c); this keeps one from being
+ *		  created or renamed into place afterwards.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
+#include "catalog/pg_trigger.h"
 #include "commands/event_trigger.h"
 #include "executor/spi.h"
 #include "fmgr.h"
+#include "utils/builtins.h"
 #include "utils/memutils.h"
+
+#include "migrate_ext.h"
 
 PG_FUNCTION_INFO_V1(mig_refuse_table_rewrite);
 PG_FUNCTION_INFO_V1(mig_refuse_new_inheritance);
+PG_FUNCTION_INFO_V1(mig_refuse_late_trigger);
 
 /* the first row of a query's result, as strings in the caller's context */
 static char **
@@ -122,5 +134,55 @@ mig_refuse_new_inheritance(PG_FUNCTION_ARGS)
 				errdetail("Migration \"%s\" keeps the versions of one of them in step with a trigger and a backfill that would not reach the other, and migrate_ext does not support partitioned tables or inheritance.", row[0]),
 				errhint("Complete the migration with mig.complete('%s') or roll it back with mig.rollback('%s') first.",
 						row[1], row[1]));
+	PG_RETURN_VOID();
+}
+
+/*
+ * Event trigger on ddl_command_end of CREATE TRIGGER and ALTER TRIGGER:
+ * refuse a BEFORE INSERT or UPDATE row trigger, on a table with dual-write
+ * rules, whose name sorts after the dual-write trigger's (strcmp, the order
+ * in which trigger.c fires them; COLLATE "C" compares the same bytes).
+ * Start refuses such a trigger, so one found here is new or newly renamed.
+ * The table must have the dual-write trigger: during a restore, before
+ * state_ident.c matches them again, mig.dual_writes holds the old OIDs.
+ */
+Datum
+mig_refuse_late_trigger(PG_FUNCTION_ARGS)
+{
+	char	  **row;
+
+	if (!CALLED_AS_EVENT_TRIGGER(fcinfo))
+		ereport(ERROR,
+				errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				errmsg("function \"%s\" must be fired as an event trigger",
+					   "mig.refuse_late_trigger"));
+
+	row = first_row(psprintf("SELECT d.migration, d.schema, t.tgname,"
+							 "  t.tgrelid::pg_catalog.regclass::text"
+							 " FROM mig.dual_writes d"
+							 " JOIN pg_catalog.pg_trigger t ON t.tgrelid OPERATOR(pg_catalog.=) d.relid"
+							 " WHERE t.tgname::pg_catalog.text COLLATE pg_catalog.\"C\""
+							 "   OPERATOR(pg_catalog.>) %s"
+							 "   AND t.tgtype::pg_catalog.int4 OPERATOR(pg_catalog.&) %d"
+							 "   OPERATOR(pg_catalog.=) %d"
+							 "   AND t.tgtype::pg_catalog.int4 OPERATOR(pg_catalog.&) %d"
+							 "   OPERATOR(pg_catalog.<>) 0"
+							 "   AND EXISTS (SELECT FROM pg_catalog.pg_trigger o"
+							 "     WHERE o.tgrelid OPERATOR(pg_catalog.=) t.tgrelid"
+							 "     AND o.tgname OPERATOR(pg_catalog.=) %s)",
+							 quote_literal_cstr(MIG_TRIGGER_NAME),
+							 TRIGGER_TYPE_ROW | TRIGGER_TYPE_TIMING_MASK,
+							 TRIGGER_TYPE_ROW | TRIGGER_TYPE_BEFORE,
+							 TRIGGER_TYPE_INSERT | TRIGGER_TYPE_UPDATE,
+							 quote_literal_cstr(MIG_TRIGGER_NAME)), 4);
+	if (row != NULL)
+		ereport(ERROR,
+				errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				errmsg("trigger \"%s\" on table %s would fire after the dual-write trigger of migration \"%s\"",
+					   row[2], row[3], row[0]),
+				errdetail("PostgreSQL fires the BEFORE row triggers of a table in the byte order of their names, and a BEFORE INSERT or UPDATE row trigger named after \"%s\" could change a row after the dual-write trigger computed the other version's columns from it.",
+						  MIG_TRIGGER_NAME),
+				errhint("Give the trigger a name that sorts before \"%s\" (any name of ASCII letters, digits and underscores does), or complete the migration with mig.complete('%s') or roll it back with mig.rollback('%s') first.",
+						MIG_TRIGGER_NAME, row[1], row[1]));
 	PG_RETURN_VOID();
 }

@@ -17,7 +17,15 @@
 #define MIG_DUP_PREFIX "_mig_dup_"	/* a constraint or index carried over */
 #define MIG_NOT_NULL_PREFIX "_mig_notnull_"	/* NOT NULL until complete */
 #define MIG_INTERNAL_PREFIX "_mig_"
-#define MIG_TRIGGER_NAME "_mig_dual_write"
+/*
+ * The dual-write trigger.  BEFORE ROW triggers of a table fire in the byte
+ * order of their names (strcmp), and this one must run last, over the row
+ * as the table's own BEFORE triggers leave it: '~' (0x7E) sorts after every
+ * ASCII letter, digit and '_'.  A BEFORE INSERT/UPDATE row trigger whose
+ * name sorts after it is refused at start (dual_write_setup.c) and while
+ * the migration is active (event_guard.c).
+ */
+#define MIG_TRIGGER_NAME "~mig_dual_write"
 
 /* configuration parameters (migrate_ext.*) */
 extern int	mig_lock_timeout;		/* ms a DDL step waits for a lock */

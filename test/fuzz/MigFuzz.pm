@@ -238,7 +238,7 @@ sub random_identifier
 	  if $k == 10;
 	return $rng->pick('123', '1a', '0', '-1') if $k == 11;
 	return $rng->pick('_mig_new_id', '_mig_new_name', 'public_01_create_tables',
-		'public_with_version_schema', 'mig_dual_write', '_mig_dual_write')
+		'public_with_version_schema', 'mig_dual_write', '~mig_dual_write')
 	  if $k == 12;
 	if ($k <= 17 && @existing)
 	{
@@ -1868,8 +1868,8 @@ sub trigger_case
 	push @events, 'TRUNCATE' if $level eq 'STATEMENT' && $rng->chance(0.3);
 	my @args = map { "'" . $rng->pick('a', 'up', 'public_02_x', '', 'x y') . "'" } 1 .. $rng->pick(0, 0, 0, 1, 2);
 	my $on = $kind eq 'view' ? "${t}_v" : $t;
-	my $name = $rng->pick("fz_$i", '_mig_dual_write', "a_$i", "zz_$i");
-	$name = "fz_$i" if $kind eq 'migrated' && $name eq '_mig_dual_write';
+	my $name = $rng->pick("fz_$i", '"~mig_dual_write"', "a_$i", "zz_$i");
+	$name = "fz_$i" if $kind eq 'migrated' && $name eq '"~mig_dual_write"';
 	push @setup, "CREATE TRIGGER $name $timing " . join(' OR ', @events)
 	  . " ON $on FOR EACH $level EXECUTE FUNCTION mig.dual_write(" . join(', ', @args) . ')'
 	  if $kind ne 'migrated' || $rng->chance(0.4);

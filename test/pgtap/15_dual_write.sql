@@ -58,7 +58,7 @@ SELECT is(mig.start('02_shout', '{"operations": [
 	{"add_column": {"table": "users", "up": "upper(upper) || ''!''", "column": {"name": "shout", "type": "text"}}},
 	{"drop_column": {"table": "users", "column": "legacy", "down": "''from '' || name"}}]}', 'app'),
 	'app_02_shout', 'a migration with up and down starts');
-SELECT has_trigger('app', 'users', '_mig_dual_write', 'the table has its dual-write trigger');
+SELECT has_trigger('app', 'users', '~mig_dual_write', 'the table has its dual-write trigger');
 
 SET LOCAL search_path = app_01_init, public;
 INSERT INTO users (name, upper) VALUES ('old1', 'abc');
@@ -127,7 +127,7 @@ SELECT is((SELECT next_block = end_block FROM mig.job_queue WHERE schema = 'app'
 -- rollback and complete
 ------------------------------------------------------------------------------
 SELECT mig.rollback('app');
-SELECT hasnt_trigger('app', 'users', '_mig_dual_write', 'rollback removes the trigger');
+SELECT hasnt_trigger('app', 'users', '~mig_dual_write', 'rollback removes the trigger');
 SELECT hasnt_column('app', 'users', '_mig_new_shout', 'rollback removes the new column');
 SELECT has_column('app', 'users', 'legacy', 'rollback keeps the dropped column');
 SELECT is((SELECT count(*)::int FROM mig.dual_writes), 0, 'rollback forgets the rules');
@@ -142,7 +142,7 @@ SELECT is(mig.complete('app'), 'app_02_shout', 'complete succeeds once the backf
 SELECT has_column('app', 'users', 'shout', 'the new column has its final name');
 SELECT col_not_null('app', 'users', 'shout', 'and is NOT NULL');
 SELECT hasnt_column('app', 'users', 'legacy', 'the dropped column is gone');
-SELECT hasnt_trigger('app', 'users', '_mig_dual_write', 'the trigger is gone');
+SELECT hasnt_trigger('app', 'users', '~mig_dual_write', 'the trigger is gone');
 SELECT is((SELECT count(*)::int FROM pg_constraint WHERE conrelid = 'app.users'::regclass AND contype = 'c'), 0,
 	'the temporary NOT NULL check is gone');
 SELECT is((SELECT shout FROM app_02_shout.users WHERE name = 'user9'), 'U9!', 'the new version reads the backfilled values');

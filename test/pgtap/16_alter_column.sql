@@ -74,7 +74,7 @@ SELECT is(col_description('app.posts'::regclass, (SELECT attnum FROM pg_attribut
 	'stars', 'and the new comment');
 SELECT is((SELECT sum(rating)::int FROM app.posts), (SELECT sum(rating)::int FROM app_02_rating.posts), 'and the data the new version saw');
 SELECT has_index('app', 'posts', 'posts_title_idx', 'indexes on other columns are untouched');
-SELECT hasnt_trigger('app', 'posts', '_mig_dual_write', 'the trigger is gone');
+SELECT hasnt_trigger('app', 'posts', '~mig_dual_write', 'the trigger is gone');
 SELECT is((SELECT count(*)::int FROM pg_attribute WHERE attrelid = 'app.posts'::regclass AND attname LIKE '_mig%' AND NOT attisdropped), 0,
 	'no internal column is left');
 DELETE FROM app.posts WHERE title IN ('from new', 'new default');
@@ -197,7 +197,7 @@ SELECT is((SELECT title FROM app_04_loose.posts WHERE body = 'nullable now'), NU
 SELECT is((SELECT title FROM app_03_all.posts WHERE body = 'nullable now'), 'placeholder title',
 	'the old version, whose title is NOT NULL, reads what down made of it');
 SELECT col_type_is('app_04_loose', 'posts', 'id', 'bigint', 'the new version sees the key as bigint');
-SELECT hasnt_trigger('app', 'tags', '_mig_dual_write', 'a table created by the migration gets no trigger');
+SELECT hasnt_trigger('app', 'tags', '~mig_dual_write', 'a table created by the migration gets no trigger');
 CALL mig.wait('app');
 SELECT mig.complete('app');
 SELECT col_is_null('app', 'posts', 'title', 'after complete title is nullable');

@@ -459,7 +459,7 @@ CREATE TEMP TABLE doc5 AS SELECT jsonb_build_object('operations', jsonb_build_ar
 	jsonb_build_object('drop_table', jsonb_build_object('name', d2)))) AS d FROM tt;
 CREATE TEMP TABLE before5 AS SELECT mig.read_schema('long') AS s, pg_temp.snap() AS snap;
 SELECT is(mig.start('03_tables', (SELECT d FROM doc5), 'long'), 'long_03_tables', 'start');
-SELECT is((SELECT count(DISTINCT tgrelid)::int FROM pg_trigger WHERE tgname = '_mig_dual_write'
+SELECT is((SELECT count(DISTINCT tgrelid)::int FROM pg_trigger WHERE tgname = '~mig_dual_write'
 	AND tgrelid IN (SELECT format('long.%I', x)::regclass FROM tt, unnest(ARRAY[t1, t2]) x)), 2, 'both tables have their dual-write trigger');
 SELECT is((SELECT count(*)::int FROM pg_class WHERE relnamespace = 'long'::regnamespace AND relkind = 'i' AND relname LIKE '\_mig\_dup\_%'), 2,
 	'each carried-over index has its own internal name');

@@ -101,11 +101,11 @@ is($node->safe_psql('postgres', 'SELECT count(*) FROM t'), '0', 'nothing was wri
 # a table whose trigger is named as migrate_ext names its own (a restore)
 ($state, $err) = run_sql(q{
 CREATE TABLE restored (a int, b text);
-CREATE TRIGGER _mig_dual_write BEFORE INSERT OR UPDATE ON restored FOR EACH ROW EXECUTE FUNCTION mig.dual_write();
-ALTER TABLE restored ENABLE ALWAYS TRIGGER _mig_dual_write;
+CREATE TRIGGER "~mig_dual_write" BEFORE INSERT OR UPDATE ON restored FOR EACH ROW EXECUTE FUNCTION mig.dual_write();
+ALTER TABLE restored ENABLE ALWAYS TRIGGER "~mig_dual_write";
 INSERT INTO restored VALUES (1, 'x');
 }, 'app');
-is($state, '55000', 'a trigger named _mig_dual_write on a table with no state: 55000');
+is($state, '55000', 'a trigger named ~mig_dual_write on a table with no state: 55000');
 server_alive('a table with the trigger and no state');
 ($state, $err) = run_sql(q{UPDATE restored SET b = 'y'}, 'app');
 is($state, '', 'an UPDATE of no row fires nothing');
