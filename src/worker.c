@@ -382,6 +382,33 @@ launcher_detach(int code, Datum arg)
 	SpinLockRelease(&worker_shared->mutex);
 }
 
+/*
+ * No worker slot was free for the schema's jobs: say so, and what to do, at
+ * most every ten seconds per session (CALL mig.wait asks again and again).
+ * No ERROR: called after commit too.
+ */
+static void
+warn_no_slot(const char *schema)
+{
+	static TimestampTz last_warned = 0;
+	TimestampTz now = GetCurrentTimestamp();
+
+	if (last_warned != 0 &&
+		!TimestampDifferenceExceeds(last_warned, now, 10 * 1000))
+		return;
+	last_warned = now;
+	ereport(WARNING,
+			errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+			errmsg("could not start a background worker for the jobs of schema \"%s\"",
+				   schema),
+			errdetail("All background worker slots are in use; %s",
+					  worker_shared != NULL ?
+					  "the jobs start as soon as one is free." :
+					  "the next mig.* call on the schema tries again."),
+			errhint("Raise max_worker_processes; meanwhile CALL mig.backfill('%s') runs the backfills in this session.",
+					schema));
+}
+
 static void
 worker_xact_callback(XactEvent event, void *arg)
 {
@@ -397,16 +424,7 @@ worker_xact_callback(XactEvent event, void *arg)
 			PendingLaunch *launch = lfirst(lc);
 
 			if (!launch_worker_or_wait(MyDatabaseId, launch->roleoid, launch->schema))
-				ereport(WARNING,
-						errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
-						errmsg("could not start a background worker for the jobs of schema \"%s\"",
-							   launch->schema),
-						errdetail("All background worker slots are in use; %s",
-								  worker_shared != NULL ?
-								  "the jobs start as soon as one is free." :
-								  "the next mig.* call on the schema tries again."),
-						errhint("Raise max_worker_processes, or run the jobs with CALL mig.wait('%s').",
-								launch->schema));
+				warn_no_slot(launch->schema);
 		}
 	}
 	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT ||
@@ -500,16 +518,7 @@ MigWorkerEnsure(const char *schema)
 	if (!OidIsValid(roleoid))
 		return;
 	if (!launch_worker_or_wait(MyDatabaseId, roleoid, schema))
-		ereport(WARNING,
-				errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
-				errmsg("could not start a background worker for the jobs of schema \"%s\"",
-					   schema),
-				errdetail("All background worker slots are in use; %s",
-						  worker_shared != NULL ?
-						  "the jobs start as soon as one is free." :
-						  "the next mig.* call on the schema tries again."),
-				errhint("Raise max_worker_processes, or run the jobs with CALL mig.wait('%s').",
-						schema));
+		warn_no_slot(schema);
 	else
 		ereport(DEBUG1,
 				errmsg_internal("started a background worker for the jobs of schema \"%s\"",
