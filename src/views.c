@@ -17,6 +17,7 @@
 #include "postgres.h"
 
 #include "access/relation.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
@@ -65,6 +66,32 @@ MigViewsCreate(MigModel *model, const char *version_schema)
 	}
 }
 
+/* The OIDs of every view in a schema, in OID order (SPI connected). */
+List *
+MigViewsInSchema(Oid schema_oid)
+{
+	Oid			argtypes[1] = {OIDOID};
+	Datum		values[1] = {ObjectIdGetDatum(schema_oid)};
+	List	   *views = NIL;
+	uint64		i;
+
+	if (SPI_execute_with_args("SELECT c.oid FROM pg_catalog.pg_class c"
+							  " WHERE c.relnamespace = $1 AND c.relkind = 'v'"
+							  " ORDER BY c.oid",
+							  1, argtypes, values, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the views of schema %u", schema_oid);
+	for (i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+
+		views = lappend_oid(views,
+							DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
+														   SPI_tuptable->tupdesc,
+														   1, &isnull)));
+	}
+	return views;
+}
+
 /*
  * The views of a version schema that still have the guard of an unfinished
  * backfill (version_ready.c) lose it: the same view, columns, defaults and
@@ -75,27 +102,8 @@ MigViewsCreate(MigModel *model, const char *version_schema)
 void
 MigViewsUnguard(const char *version_schema)
 {
-	Oid			argtypes[1] = {TEXTOID};
-	Datum		values[1] = {CStringGetTextDatum(version_schema)};
-	List	   *views = NIL;
+	List	   *views = MigViewsInSchema(get_namespace_oid(version_schema, false));
 	ListCell   *lc;
-	uint64		i;
-
-	if (SPI_execute_with_args("SELECT c.oid FROM pg_catalog.pg_class c"
-							  " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
-							  " WHERE n.nspname = $1 AND c.relkind = 'v'"
-							  " ORDER BY c.oid",
-							  1, argtypes, values, NULL, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not read the views of schema \"%s\"", version_schema);
-	for (i = 0; i < SPI_processed; i++)
-	{
-		bool		isnull;
-
-		views = lappend_oid(views,
-							DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
-														   SPI_tuptable->tupdesc,
-														   1, &isnull)));
-	}
 
 	foreach(lc, views)
 	{

@@ -19,6 +19,9 @@ extern void MigViewsCreate(MigModel *model, const char *version_schema);
  */
 extern void MigViewsUnguard(const char *version_schema);
 
+/* The OIDs of every view in a schema, in OID order (SPI connected). */
+extern List *MigViewsInSchema(Oid schema_oid);
+
 /*
  * Drop a version schema and its views, if it exists, refusing with 2BP01
  * if anything of the user's depends on it (views_drop.c).

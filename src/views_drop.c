@@ -158,29 +158,12 @@ views_drop_check(const char *schema, const char *migration,
 static List *
 views_drop_own_views(Oid version_oid, Oid base_oid)
 {
-	Oid			argtypes[1] = {OIDOID};
-	Datum		values[1] = {ObjectIdGetDatum(version_oid)};
-	List	   *views = NIL;
+	List	   *views = MigViewsInSchema(version_oid);
 	List	   *tables = NIL;
 	List	   *own = NIL;
 	ListCell   *lc;
 	ListCell   *tc;
-	uint64		i;
 
-	if (SPI_execute_with_args("SELECT c.oid FROM pg_catalog.pg_class c"
-							  " WHERE c.relnamespace = $1 AND c.relkind = 'v'"
-							  " ORDER BY c.oid",
-							  1, argtypes, values, NULL, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not read the views of schema %u", version_oid);
-	for (i = 0; i < SPI_processed; i++)
-	{
-		bool		isnull;
-
-		views = lappend_oid(views,
-							DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
-														   SPI_tuptable->tupdesc,
-														   1, &isnull)));
-	}
 	foreach(lc, views)
 		tables = lappend_oid(tables, views_drop_is_own(lfirst_oid(lc), base_oid));
 
