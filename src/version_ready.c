@@ -282,8 +282,8 @@ ready_scan_load(FunctionCallInfo fcinfo)
 							  "   ON j.schema OPERATOR(pg_catalog.=) m.schema"
 							  "  AND j.migration OPERATOR(pg_catalog.=) m.name"
 							  "  AND j.kind OPERATOR(pg_catalog.=) 'backfill'"
-							  "  AND (j.relname OPERATOR(pg_catalog.=) $4"
-							  "       OR (j.relname IS NULL AND j.relid OPERATOR(pg_catalog.=) $3))"
+							  "  AND (j.relid OPERATOR(pg_catalog.=) $3"
+							  "       OR j.relname OPERATOR(pg_catalog.=) $4)"
 							  " WHERE m.schema OPERATOR(pg_catalog.=) $1"
 							  "   AND m.name OPERATOR(pg_catalog.=) $2"
 							  " ORDER BY j.seq",
@@ -557,8 +557,8 @@ row_check_load(RowCheckEntry *entry, Oid relid, Oid filenode)
 							  " JOIN mig.migrations m"
 							  "   ON m.schema OPERATOR(pg_catalog.=) j.schema"
 							  "  AND m.name OPERATOR(pg_catalog.=) j.migration"
-							  " WHERE (j.relname OPERATOR(pg_catalog.=) $2"
-							  "        OR (j.relname IS NULL AND j.relid OPERATOR(pg_catalog.=) $1))"
+							  " WHERE (j.relid OPERATOR(pg_catalog.=) $1"
+							  "        OR j.relname OPERATOR(pg_catalog.=) $2)"
 							  "   AND j.kind OPERATOR(pg_catalog.=) 'backfill'"
 							  "   AND m.status OPERATOR(pg_catalog.=) 'in_progress'"
 							  " ORDER BY j.seq",
