@@ -48,6 +48,7 @@
 #include "utils/rel.h"
 
 #include "ddl.h"
+#include "state.h"
 #include "version_ready.h"
 #include "views.h"
 
@@ -93,6 +94,15 @@ MigViewsDrop(const char *schema, const char *migration,
 						 quote_identifier(version_schema)), InvalidOid);
 	else
 	{
+		MigOwnerSave save;
+
+		/*
+		 * As MigViewsCreate made the schema: whoever may migrate the base
+		 * schema drops its version schemas, also one that another role's
+		 * migration made (the check above left only the extension's own
+		 * views in it, and RESTRICT keeps anything else).
+		 */
+		MigAsExtensionOwner(&save);
 		foreach(lc, own)
 			MigExec(psprintf("DROP VIEW %s RESTRICT",
 							 quote_qualified_identifier(version_schema,
@@ -100,6 +110,7 @@ MigViewsDrop(const char *schema, const char *migration,
 					InvalidOid);
 		MigExec(psprintf("DROP SCHEMA %s RESTRICT",
 						 quote_identifier(version_schema)), InvalidOid);
+		MigAsCaller(&save);
 	}
 	AtEOXact_GUC(true, nestlevel);
 }
