@@ -52,6 +52,7 @@
 #include "utils/snapmgr.h"
 
 #include "backfill_storage.h"
+#include "compat.h"
 #include "jobs.h"
 #include "model.h"
 #include "state.h"
@@ -80,7 +81,7 @@ MigBackfillRecordStorage(const char *schema, const char *migration, int seq,
 	values[0] = DirectFunctionCall1(namein, CStringGetDatum(schema));
 	values[1] = CStringGetTextDatum(migration);
 	values[2] = Int32GetDatum(seq);
-	values[3] = ObjectIdGetDatum(rel->rd_node.relNode);
+	values[3] = ObjectIdGetDatum(MigRelationFileNumber(rel));
 	relation_close(rel, NoLock);
 
 	MigAsExtensionOwner(&save);
@@ -131,7 +132,7 @@ MigBackfillCheckStorage(MigJob *job, Relation rel, MigPredateSnapshot *snap)
 	Oid			argtypes[5];
 	Datum		values[5];
 	Oid			recorded;
-	Oid			current = rel->rd_node.relNode;
+	Oid			current = MigRelationFileNumber(rel);
 	bool		isnull;
 	int64		blocks;
 	char	   *qtable;
@@ -191,7 +192,7 @@ MigBackfillCheckStorage(MigJob *job, Relation rel, MigPredateSnapshot *snap)
 		elog(ERROR, "could not record the storage of relation %u", RelationGetRelid(rel));
 	MigAsCaller(&save);
 
-	ereport(IsBackgroundWorker ? LOG : NOTICE,
+	ereport(MigIsBackgroundWorker() ? LOG : NOTICE,
 			errmsg("table %s was rewritten while migration \"%s\" was backfilling it: the backfill starts again from its first block",
 				   qtable, job->migration),
 			errdetail("The rewrite moved the rows (relfilenode %u, now %u); the backfill had reached block " INT64_FORMAT " of " INT64_FORMAT ".  Rows already backfilled and rows written since the migration started are left alone.",

@@ -16,8 +16,38 @@
 #error "migrate_ext requires PostgreSQL 15 or later"
 #endif
 
+#include "miscadmin.h"
+#include "storage/proc.h"
+#include "utils/rel.h"
+
 #if PG_VERSION_NUM >= 160000
+#include "access/tableam.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_extension.h"
+#include "catalog/pg_namespace.h"
+#include "utils/acl.h"
 #include "utils/guc_hooks.h"
+#endif
+
+/* RelFileNode became RelFileLocator in PostgreSQL 16 */
+#if PG_VERSION_NUM >= 160000
+#define MigRelationFileNumber(rel) ((Oid) (rel)->rd_locator.relNumber)
+#else
+#define MigRelationFileNumber(rel) ((rel)->rd_node.relNode)
+#endif
+
+/* IsBackgroundWorker became AmBackgroundWorkerProcess() in PostgreSQL 17 */
+#if PG_VERSION_NUM >= 170000
+#define MigIsBackgroundWorker() AmBackgroundWorkerProcess()
+#else
+#define MigIsBackgroundWorker() IsBackgroundWorker
+#endif
+
+/* a backend's local transaction id moved into PGPROC.vxid in PostgreSQL 17 */
+#if PG_VERSION_NUM >= 170000
+#define MigMyLocalTransactionId() (MyProc->vxid.lxid)
+#else
+#define MigMyLocalTransactionId() (MyProc->lxid)
 #endif
 
 /* ExecutorRun lost its execute_once argument in PostgreSQL 18 */
@@ -60,18 +90,31 @@
 	object_aclcheck(NamespaceRelationId, (nspoid), (roleid), (mode))
 #define MigRelationOwnerCheck(relid, roleid) \
 	object_ownercheck(RelationRelationId, (relid), (roleid))
+#define MigSchemaOwnerCheck(nspoid, roleid) \
+	object_ownercheck(NamespaceRelationId, (nspoid), (roleid))
+#define MigExtensionOwnerCheck(extoid, roleid) \
+	object_ownercheck(ExtensionRelationId, (extoid), (roleid))
 #else
 #define MigSchemaAclCheck(nspoid, roleid, mode) \
 	pg_namespace_aclcheck((nspoid), (roleid), (mode))
 #define MigRelationOwnerCheck(relid, roleid) \
 	pg_class_ownercheck((relid), (roleid))
+#define MigSchemaOwnerCheck(nspoid, roleid) \
+	pg_namespace_ownercheck((nspoid), (roleid))
+#define MigExtensionOwnerCheck(extoid, roleid) \
+	pg_extension_ownercheck((extoid), (roleid))
 #endif
 
-/* typeStringToTypeName gained an escontext argument in PostgreSQL 16 */
+/*
+ * typeStringToTypeName and stringToQualifiedNameList gained an escontext
+ * argument in PostgreSQL 16
+ */
 #if PG_VERSION_NUM >= 160000
 #define MigTypeStringToTypeName(str) typeStringToTypeName((str), NULL)
+#define MigStringToQualifiedNameList(str) stringToQualifiedNameList((str), NULL)
 #else
 #define MigTypeStringToTypeName(str) typeStringToTypeName(str)
+#define MigStringToQualifiedNameList(str) stringToQualifiedNameList(str)
 #endif
 
 /* PortalRun lost its run_once argument in PostgreSQL 18 */

@@ -42,6 +42,7 @@
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 
+#include "compat.h"
 #include "drop_guard.h"
 #include "model.h"
 #include "worker.h"
@@ -121,10 +122,10 @@ drops_extension(Node *parsetree, bool *cascade)
 		*cascade = stmt->behavior == DROP_CASCADE;
 		if (stmt->removeType == OBJECT_EXTENSION)
 			return names_in_list(stmt->objects, "migrate_ext") &&
-				pg_extension_ownercheck(extoid, GetUserId());
+				MigExtensionOwnerCheck(extoid, GetUserId());
 		if (stmt->removeType == OBJECT_SCHEMA)
 			return names_in_list(stmt->objects, nspname) &&
-				pg_namespace_ownercheck(nspoid, GetUserId());
+				MigSchemaOwnerCheck(nspoid, GetUserId());
 		return false;
 	}
 	if (IsA(parsetree, DropOwnedStmt))

@@ -42,6 +42,7 @@
 #include "utils/memutils.h"
 #include "utils/resowner.h"
 
+#include "compat.h"
 #include "expr_precheck.h"
 #include "migrate_ext.h"
 #include "rule_compile.h"
@@ -161,7 +162,7 @@ lookup_type(MigPlan *plan, MigOperation *op, const char *type, Oid *typid,
 	MemoryContextSwitchTo(oldcontext);
 	PG_TRY();
 	{
-		TypeName   *typename = typeStringToTypeName(type);
+		TypeName   *typename = MigTypeStringToTypeName(type);
 
 		/* as transformColumnDefinition recognises them */
 		if (list_length(typename->names) == 1 && !typename->pct_type &&

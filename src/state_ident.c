@@ -21,6 +21,7 @@
 #include "utils/regproc.h"
 #include "utils/syscache.h"
 
+#include "compat.h"
 #include "state.h"
 #include "state_ident.h"
 
@@ -139,7 +140,7 @@ MigIdentRelation(Oid relid, const char *qname, bool native, const char *what,
 	current = OidIsValid(relid) ? MigIdentRelationName(relid) : NULL;
 	if (current != NULL && strcmp(current, qname) == 0)
 		return relid;
-	found = RangeVarGetRelid(makeRangeVarFromNameList(stringToQualifiedNameList(qname)),
+	found = RangeVarGetRelid(makeRangeVarFromNameList(MigStringToQualifiedNameList(qname)),
 							 NoLock, true);
 	if (OidIsValid(found))
 		return found;

@@ -71,6 +71,7 @@
 #include "utils/rel.h"
 
 #include "backfill.h"
+#include "compat.h"
 #include "state_ident.h"
 #include "version_ready.h"
 
@@ -603,7 +604,7 @@ row_check_load(RowCheckEntry *entry, Oid relid, Oid filenode)
 	MemoryContextSwitchTo(oldcxt);
 	SPI_finish();
 
-	entry->lxid = MyProc->lxid;
+	entry->lxid = MigMyLocalTransactionId();
 	entry->cid = GetCurrentCommandId(false);
 	entry->valid = true;
 }
@@ -639,9 +640,9 @@ MigVersionReadyCheckRow(Relation rel, HeapTuple oldtup, const char *version)
 	/* once per statement until the backfill is done for good */
 	if (!entry->valid ||
 		(!entry->final &&
-		 (entry->lxid != MyProc->lxid ||
+		 (entry->lxid != MigMyLocalTransactionId() ||
 		  entry->cid != GetCurrentCommandId(false))))
-		row_check_load(entry, relid, rel->rd_node.relNode);
+		row_check_load(entry, relid, MigRelationFileNumber(rel));
 	if (entry->ready)
 		return;
 	if (entry->distrust != NULL)
