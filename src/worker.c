@@ -75,6 +75,7 @@
 #include "utils/wait_event.h"
 
 #include "backfill.h"
+#include "compat.h"
 #include "job_run.h"
 #include "jobs.h"
 #include "migrate_ext.h"
@@ -896,7 +897,8 @@ mig_worker_main(Datum arg)
 	 */
 	if (!database_exists_on_disk(args.dboid))
 		proc_exit(0);
-	BackgroundWorkerInitializeConnectionByOid(args.dboid, args.roleoid, 0);
+	BackgroundWorkerInitializeConnectionByOid(args.dboid, args.roleoid,
+											  MIG_WORKER_CONNECT_FLAGS);
 
 	SetConfigOption("application_name", "migrate_ext worker", PGC_USERSET, PGC_S_SESSION);
 	set_worker_lock_timeout();
