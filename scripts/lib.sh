@@ -14,16 +14,47 @@
 #     may be owned by anyone, and a rerun starts clean.  The copy, and any
 #     server started in it, is removed on exit.
 
-# PG_CONFIG picks the PostgreSQL to build against and test with (default:
-# Debian's PostgreSQL 15).  Its major version names the packages below.
-if [ -n "${PG_CONFIG:-}" ]; then
+# PG_CONFIG picks the PostgreSQL to build against and test with.  Without
+# it: the newest PostgreSQL whose server development files are installed,
+# else the one the Debian release ships (15 on Debian 12, 17 on Debian 13,
+# 18 on sid), which ensure_packages then installs.  A PG_CONFIG that does
+# not exist yet but has Debian's layout (/usr/lib/postgresql/N/bin/pg_config)
+# names version N, to be installed.
+distribution_pg_major() {
+	local v codename
+	# the "postgresql" metapackage depends on the release's own version
+	v=$(apt-cache depends postgresql 2>/dev/null |
+		sed -n 's/^ *Depends: postgresql-\([0-9][0-9]*\)$/\1/p' | head -n 1 || true)
+	if [ -z "$v" ]; then
+		codename=$(. /etc/os-release 2>/dev/null && echo "${VERSION_CODENAME:-}")
+		case $codename in
+			bookworm) v=15 ;;
+			trixie) v=17 ;;
+			forky | sid) v=18 ;;
+			*) v=15 ;;
+		esac
+	fi
+	echo "$v"
+}
+if [ -z "${PG_CONFIG:-}" ]; then
+	PG_CONFIG=$(ls -d /usr/lib/postgresql/*/bin/pg_config 2>/dev/null |
+		while IFS= read -r c; do
+			d=${c%/bin/pg_config}
+			if [ -f "$d/lib/pgxs/src/makefiles/pgxs.mk" ]; then echo "${d##*/} $c"; fi
+		done | sort -n | tail -n 1 | cut -d' ' -f2 || true)
+	[ -n "$PG_CONFIG" ] || PG_CONFIG=/usr/lib/postgresql/$(distribution_pg_major)/bin/pg_config
+fi
+if [ -x "$PG_CONFIG" ]; then
 	PG_MAJOR=$("$PG_CONFIG" --version | sed -n 's/^PostgreSQL \([0-9]*\).*/\1/p')
 	PG_BIN=$("$PG_CONFIG" --bindir)
-else
-	PG_MAJOR=15
+elif [[ "$PG_CONFIG" =~ ^/usr/lib/postgresql/([0-9]+)/bin/pg_config$ ]]; then
+	PG_MAJOR=${BASH_REMATCH[1]}
 	PG_BIN=/usr/lib/postgresql/$PG_MAJOR/bin
-	PG_CONFIG=$PG_BIN/pg_config
+else
+	printf '\nerror: PG_CONFIG=%s: no such program\n' "$PG_CONFIG" >&2
+	exit 1
 fi
+export PG_CONFIG
 REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
 # Debian packages the project needs (see README, "Quick start").

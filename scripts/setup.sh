@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# scripts/setup.sh: install what is missing (PostgreSQL 15, its development
+# scripts/setup.sh: install what is missing (PostgreSQL, its development
 # files, pgTAP, a C toolchain), build and install migrate_ext, then show it
 # working: a throwaway cluster with the library preloaded runs
 # scripts/demo.sql, and is removed afterwards.  Safe to rerun.

@@ -415,9 +415,11 @@ SELECT 'constraints' AS what, * FROM (
 	(SELECT * FROM now_constraints EXCEPT ALL SELECT * FROM snap_constraints)
 	UNION ALL
 	(SELECT * FROM snap_constraints EXCEPT ALL SELECT * FROM now_constraints)) d;
--- and the comparison is not vacuous
+-- and the comparison is not vacuous (NOT NULL, a pg_constraint row from
+-- PostgreSQL 18 on, is counted with the columns, so the count is the same on
+-- every version; the comparison above covers those rows too)
 SELECT (SELECT count(*) FROM snap_columns) AS columns,
-	   (SELECT count(*) FROM snap_constraints) AS constraints,
+	   (SELECT count(*) FROM snap_constraints WHERE def NOT LIKE 'NOT NULL %') AS constraints,
 	   (SELECT count(*) FROM snap_migrations) AS migrations;
 SELECT * FROM mig.status('pe');
 SELECT * FROM pe.items ORDER BY id;

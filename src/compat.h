@@ -3,9 +3,10 @@
  * compat.h
  *		Every PostgreSQL-version difference migrate_ext cares about.
  *
- *		The extension targets PostgreSQL 15; 16 and 17 must build too.  Code
- *		elsewhere uses the names defined here and never tests
- *		PG_VERSION_NUM itself.
+ *		The extension supports PostgreSQL 15, 17 and 18 (tested) and 16
+ *		(built in principle, untested: Debian has no package for it).  Code
+ *		elsewhere uses the names defined here and tests PG_VERSION_NUM
+ *		itself only where a header cannot hide the difference.
  *
  *-------------------------------------------------------------------------
  */
@@ -27,6 +28,26 @@
 #include "catalog/pg_namespace.h"
 #include "utils/acl.h"
 #include "utils/guc_hooks.h"
+#endif
+
+/*
+ * A function that does not return is marked before its declaration from
+ * PostgreSQL 18 on (pg_noreturn, C11's _Noreturn), after it before.
+ */
+#ifdef pg_noreturn
+#define MIG_NORETURN pg_noreturn
+#else
+#define MIG_NORETURN pg_attribute_noreturn()
+#endif
+
+/*
+ * NOT NULL is a pg_constraint row (contype 'n', with a name) from
+ * PostgreSQL 18 on; before, only pg_attribute.attnotnull.
+ */
+#if PG_VERSION_NUM >= 180000
+#define MIG_NOT_NULL_IS_CONSTRAINT true
+#else
+#define MIG_NOT_NULL_IS_CONSTRAINT false
 #endif
 
 /* RelFileNode became RelFileLocator in PostgreSQL 16 */

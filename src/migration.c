@@ -46,6 +46,7 @@
 #include "nodes/pg_list.h"
 #include "utils/jsonb.h"
 
+#include "compat.h"
 #include "migration.h"
 #include "sql_check.h"
 
@@ -105,9 +106,9 @@ typedef struct MigOpKindInfo
 static char *mp_prefix(MigParseContext *cxt);
 static char *mp_check_sql(MigParseContext *cxt, const char *path, char *s,
 						  int flags);
-static void mp_error(MigParseContext *cxt, const char *detail,
-					 const char *hint, const char *fmt,...)
-			pg_attribute_printf(4, 5) pg_attribute_noreturn();
+MIG_NORETURN static void mp_error(MigParseContext *cxt, const char *detail,
+								  const char *hint, const char *fmt,...)
+			pg_attribute_printf(4, 5);
 static char *mp_path(const char *path, const char *key);
 static char *mp_word_list(const char *const *words, const char *conj);
 static const char *mp_type_name(JsonbValue *v);

@@ -9,17 +9,20 @@
 
 #include "catalog/pg_constraint.h"
 #include "catalog/pg_type.h"
+#include "commands/defrem.h"
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/syscache.h"
 
+#include "compat.h"
 #include "ddl.h"
 #include "model.h"
 #include "state.h"
 #include "state_ident.h"
 #include "jobs.h"
+#include "migrate_ext.h"
 #include "steps.h"
 
 typedef struct MigStep
@@ -345,11 +348,56 @@ index_name(Oid indexoid)
 	return name;
 }
 
+/*
+ * From PostgreSQL 18 on, NOT NULL is a constraint with a name, chosen from
+ * the column's name when NOT NULL was set.  A shadow column is set NOT NULL
+ * at complete under its internal name, before it takes the column's name:
+ * its constraint would keep that name ("items__mig_new_qty_not_null").
+ * After the column is renamed from internal name oldcol, give such a
+ * constraint the name PostgreSQL gives a NOT NULL set on the column as it
+ * is now named.
+ */
+static void
+rename_internal_not_null(Oid relid, AttrNumber attnum, const char *oldcol)
+{
+	Oid			argtypes[2] = {OIDOID, INT2OID};
+	Datum		values[2];
+	char	   *relname;
+	char	   *internal;
+	char	   *conname;
+	char	   *newname;
+
+	if (!MIG_NOT_NULL_IS_CONSTRAINT ||
+		strncmp(oldcol, MIG_SHADOW_COLUMN_PREFIX, strlen(MIG_SHADOW_COLUMN_PREFIX)) != 0)
+		return;
+	values[0] = ObjectIdGetDatum(relid);
+	values[1] = Int16GetDatum(attnum);
+	if (SPI_execute_with_args("SELECT conname::text FROM pg_catalog.pg_constraint"
+							  " WHERE conrelid = $1 AND contype = 'n'"
+							  "   AND conkey = ARRAY[$2]",
+							  2, argtypes, values, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the NOT NULL constraint of relation %u", relid);
+	if (SPI_processed == 0)
+		return;
+	conname = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	relname = get_rel_name(relid);
+	internal = makeObjectName(relname, oldcol, "not_null");
+	if (strncmp(conname, internal, strlen(internal)) != 0)
+		return;					/* named by someone: keep it */
+	newname = ChooseConstraintName(relname, get_attname(relid, attnum, false),
+								   "not_null", get_rel_namespace(relid), NIL);
+	MigExec(psprintf("ALTER TABLE %s RENAME CONSTRAINT %s TO %s",
+					 MigQuoteTable(relid), quote_identifier(conname),
+					 quote_identifier(newname)),
+			relid);
+}
+
 static void
 step_run(MigStep *step, MigPhase phase, const char *schema,
 		 const char *migration)
 {
 	StringInfoData sql;
+	char	   *oldcol = NULL;	/* a renamed column's name before */
 
 	/* undoing the creation of something already gone is done */
 	if (phase == MIG_PHASE_ROLLBACK && OidIsValid(step->relid) &&
@@ -372,10 +420,13 @@ step_run(MigStep *step, MigPhase phase, const char *schema,
 						 MigQuoteTable(step->relid),
 						 MigQuoteColumn(step->relid, step->attnum));
 	else if (strcmp(step->kind, "rename_column") == 0)
+	{
+		oldcol = get_attname(step->relid, step->attnum, false);
 		appendStringInfo(&sql, "ALTER TABLE %s RENAME COLUMN %s TO %s",
 						 MigQuoteTable(step->relid),
 						 MigQuoteColumn(step->relid, step->attnum),
 						 quote_identifier(step->name));
+	}
 	else if (strcmp(step->kind, "rename_constraint") == 0)
 		appendStringInfo(&sql, "ALTER TABLE %s RENAME CONSTRAINT %s TO %s",
 						 MigQuoteTable(step->relid),
@@ -458,4 +509,6 @@ step_run(MigStep *step, MigPhase phase, const char *schema,
 
 	MigExec(sql.data, step->relid);
 	pfree(sql.data);
+	if (oldcol != NULL)
+		rename_internal_not_null(step->relid, step->attnum, oldcol);
 }

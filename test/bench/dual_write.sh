@@ -32,12 +32,12 @@
 # Times are psql's \timing (client round trip of that one statement).
 # Prints PASS/MISS against the targets but always exits 0.
 #
-# Environment: RUNS (default 3), PG_BIN (default pg_config's bindir of PG 15).
+# Environment: RUNS (default 3), PG_CONFIG or PG_BIN (the PostgreSQL to use;
+# default: as scripts/test.sh picks it).
 set -euo pipefail
 
 ROWS=${1:-1000000}
 RUNS=${RUNS:-3}
-PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
 [[ $ROWS =~ ^[0-9]+$ && $ROWS -gt 0 ]] || { echo "usage: $0 [rows]" >&2; exit 2; }
 
 export LANG=C.UTF-8 LC_ALL=C.UTF-8

@@ -1,5 +1,13 @@
 # test/bench/lib.sh: what the benchmark scripts share (sourced, not run).
 
+# The PostgreSQL to run: PG_BIN if given, else the bindir of the one
+# scripts/lib.sh picks (PG_CONFIG, else the newest installed), so the
+# benchmarks run on any supported version as the tests do.
+if [ -z "${PG_BIN:-}" ]; then
+	PG_BIN=$(. "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib.sh" && "$PG_CONFIG" --bindir) ||
+		{ echo "no PostgreSQL found: set PG_CONFIG" >&2; exit 2; }
+fi
+
 # Servers run as "postgres" when the script runs as root (PostgreSQL refuses
 # root), else as the user running it.
 if [ "$(id -u)" -eq 0 ]; then

@@ -111,7 +111,8 @@
 #                    the cycles (their table is still built)
 #   KEEP             a directory to copy the pgbench logs (per-transaction,
 #                    per phase) and the server log into before cleaning up
-#   PG_BIN           default /usr/lib/postgresql/15/bin
+#   PG_CONFIG, PG_BIN the PostgreSQL to use (default: as scripts/test.sh
+#                    picks it: PG_CONFIG, else the newest installed)
 set -euo pipefail
 
 QUICK=${QUICK:-0}
@@ -140,7 +141,6 @@ REFERENCE=${REFERENCE:-1}
 WAL_WARMUP=${WAL_WARMUP:-1}
 THROUGHPUT=${THROUGHPUT:-1}
 KEEP=${KEEP:-}
-PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
 WARMUP_SECONDS=2	# load before the "before" phase, not counted
 
 for v in ROWS_SMALL ROWS_LARGE RUNS_SMALL RUNS_LARGE PHASE_SECONDS CHUNK_SECONDS CLIENTS THREADS BATCH_SIZE CYCLE_BATCH_SIZE; do
@@ -152,13 +152,13 @@ done
 [[ -z $RATE || $RATE =~ ^[0-9]+$ ]] || { echo "RATE must be a number of transactions per second" >&2; exit 2; }
 [[ $THROUGHPUT =~ ^[01]$ ]] || { echo "THROUGHPUT must be 0 or 1" >&2; exit 2; }
 [[ $WAL_WARMUP =~ ^[01]$ ]] || { echo "WAL_WARMUP must be 0 or 1" >&2; exit 2; }
-[ -x "$PG_BIN/pgbench" ] || { echo "no pgbench in $PG_BIN" >&2; exit 2; }
 
 export LANG=C.UTF-8 LC_ALL=C.UTF-8
 unset PGHOST PGHOSTADDR PGPORT PGDATABASE PGUSER PGSERVICE PGOPTIONS PGPASSWORD
 
 # shellcheck source=test/bench/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+[ -x "$PG_BIN/pgbench" ] || { echo "no pgbench in $PG_BIN" >&2; exit 2; }
 
 bench_tmp
 PGB=$TMP/pgbench	# pgbench logs, written by RUN_USER
