@@ -366,6 +366,7 @@ rename_internal_not_null(Oid relid, AttrNumber attnum, const char *oldcol)
 	char	   *internal;
 	char	   *conname;
 	char	   *newname;
+	int			pass;
 
 	if (!MIG_NOT_NULL_IS_CONSTRAINT ||
 		strncmp(oldcol, MIG_SHADOW_COLUMN_PREFIX, strlen(MIG_SHADOW_COLUMN_PREFIX)) != 0)
@@ -381,9 +382,22 @@ rename_internal_not_null(Oid relid, AttrNumber attnum, const char *oldcol)
 		return;
 	conname = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 	relname = get_rel_name(relid);
-	internal = makeObjectName(relname, oldcol, "not_null");
-	if (strncmp(conname, internal, strlen(internal)) != 0)
-		return;					/* named by someone: keep it */
+
+	/*
+	 * Named by PostgreSQL after the internal name, as ChooseConstraintName
+	 * does: "not_null", else "not_null1", "not_null2", ... if taken (each
+	 * truncated to fit NAMEDATALEN in its own way)?  Else someone named it:
+	 * keep it.
+	 */
+	for (pass = 0;; pass++)
+	{
+		if (pass > 100)
+			return;
+		internal = makeObjectName(relname, oldcol,
+								  pass == 0 ? "not_null" : psprintf("not_null%d", pass));
+		if (strcmp(conname, internal) == 0)
+			break;
+	}
 	newname = ChooseConstraintName(relname, get_attname(relid, attnum, false),
 								   "not_null", get_rel_namespace(relid), NIL);
 	MigExec(psprintf("ALTER TABLE %s RENAME CONSTRAINT %s TO %s",

@@ -6,9 +6,11 @@ CREATE EXTENSION migrate_ext;
 SELECT plan(28);
 
 CREATE SCHEMA app;
--- the constraint names of a table
+-- the constraint names of a table (but NOT NULL, a constraint from
+-- PostgreSQL 18 on, that rename_constraint does not concern)
 CREATE FUNCTION pg_temp.cons(rel regclass) RETURNS text[] LANGUAGE sql STABLE AS $$
-	SELECT array_agg(conname::text ORDER BY conname) FROM pg_constraint WHERE conrelid = rel
+	SELECT array_agg(conname::text ORDER BY conname) FROM pg_constraint
+	WHERE conrelid = rel AND contype <> 'n'
 $$;
 
 SELECT lives_ok($$SELECT mig.start('01_init', $j${"operations": [

@@ -57,7 +57,8 @@ SELECT is(
 	'the tables have exactly their old columns (and the dropped table is back)');
 SELECT is(
 	(SELECT string_agg(conname || ' ' || pg_get_constraintdef(oid), ', ' ORDER BY conname)
-	   FROM pg_constraint WHERE connamespace = 'app'::regnamespace) || ' / ' ||
+	   FROM pg_constraint WHERE connamespace = 'app'::regnamespace
+	   AND contype <> 'n') || ' / ' ||	-- NOT NULL: a constraint from 18 on
 	(SELECT string_agg(indexname, ', ' ORDER BY indexname) FROM pg_indexes WHERE schemaname = 'app') || ' / ' ||
 	(SELECT count(*) FROM pg_trigger WHERE tgrelid = 'app.items'::regclass),
 	'items_pkey PRIMARY KEY (id), items_price_check CHECK ((price > 0)) / items_pkey / 0',
