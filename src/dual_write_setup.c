@@ -118,8 +118,9 @@ check_rule(MigPlan *plan, MigRule *rule)
 
 /*
  * PostgreSQL computes a stored generated column after the BEFORE row
- * triggers: the dual-write trigger would see it NULL on INSERT and stale on
- * UPDATE, so an up or down expression that reads one would be computed
+ * triggers, and a virtual one (PostgreSQL 18) only when a query reads it:
+ * the dual-write trigger would see it NULL on INSERT and stale on UPDATE
+ * (a virtual one NULL always), so an up or down expression that reads one would be computed
  * wrongly by every write (and rightly by the backfill), and a value the
  * trigger computed for one would be overwritten.  Refused, whatever
  * migrate_ext.strict_expressions says: these are wrong values, not a
@@ -152,7 +153,7 @@ refuse_generated(MigPlan *plan, MigRule *rule, Relation rel,
 		if (x < 1 || x > desc->natts)
 			continue;
 		att = TupleDescAttr(desc, x - 1);
-		if (att->attisdropped || att->attgenerated != ATTRIBUTE_GENERATED_STORED)
+		if (att->attisdropped || att->attgenerated == '\0')
 			continue;
 		ereport(ERROR,
 				errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
@@ -160,7 +161,9 @@ refuse_generated(MigPlan *plan, MigRule *rule, Relation rel,
 					   direction, rule->sql, rule->op->index,
 					   MigOpKindName(rule->op->kind), plan->migration->name,
 					   NameStr(att->attname), RelationGetRelationName(rel)),
-				errdetail("PostgreSQL computes a stored generated column after the dual-write trigger has run, so the trigger would see it NULL on INSERT and out of date on UPDATE."),
+				att->attgenerated == ATTRIBUTE_GENERATED_STORED ?
+				errdetail("PostgreSQL computes a stored generated column after the dual-write trigger has run, so the trigger would see it NULL on INSERT and out of date on UPDATE.") :
+				errdetail("A virtual generated column (PostgreSQL 18) has no value in the row the dual-write trigger sees: it is computed only when a query reads it."),
 				errhint("Write the expression over the columns the generated column is computed from, repeating its generation expression."));
 	}
 }
