@@ -64,6 +64,7 @@ PACKAGES=(
 	"postgresql-$PG_MAJOR-pgtap"
 	libtap-parser-sourcehandler-pgtap-perl
 	libipc-run-perl
+	pgbouncer
 )
 
 # A locale every Debian system has, so that initdb works whatever the
