@@ -258,6 +258,14 @@ MigJobsRunInline(const char *schema, const char *migration, bool say)
 	}
 }
 
+/*
+ * The next job to run: index builds, then backfills, then validations, each
+ * in the order start queued them.  A validation waits until every backfill
+ * of its migration is done, failed ones included: the backfill writes rows
+ * without firing foreign key triggers (backfill_heap.c), so a foreign key
+ * validated before it ends would stay valid over rows it never checked, and
+ * a CHECK validated then would pass over the NULLs not yet backfilled.
+ */
 MigJob *
 MigJobNext(const char *schema, bool include_paused, MigJobKind *only_kind)
 {
@@ -288,6 +296,10 @@ MigJobNext(const char *schema, bool include_paused, MigJobKind *only_kind)
 							  "   AND j.state IN ('pending', 'running')"
 							  "   AND ($2 OR NOT j.paused)"
 							  "   AND ($3 IS NULL OR j.kind = $3)"
+							  "   AND (j.kind <> 'validate' OR NOT EXISTS ("
+							  "     SELECT 1 FROM mig.job_queue b"
+							  "      WHERE b.schema = j.schema AND b.migration = j.migration"
+							  "        AND b.kind = 'backfill' AND b.state <> 'done'))"
 							  " ORDER BY CASE j.kind WHEN 'drop_index' THEN 0 WHEN 'index' THEN 1"
 							  "   WHEN 'backfill' THEN 2 ELSE 3 END,"
 							  "   j.seq LIMIT 1",
