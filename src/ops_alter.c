@@ -16,18 +16,24 @@
  */
 #include "postgres.h"
 
+#include "access/htup_details.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_attribute.h"
 #include "catalog/pg_constraint.h"
 #include "lib/stringinfo.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
+#include "utils/syscache.h"
 
 #include "column_dup.h"
 #include "ddl.h"
 #include "index_declare.h"
+#include "migrate_ext.h"
 #include "ops.h"
 #include "steps.h"
 
+static void check_nullable_change(MigModelTable *table, MigModelColumn *col,
+								  bool nullable);
 static void alter_in_place(MigPlan *plan, MigOperation *op,
 						   MigModelTable *table, MigModelColumn *col);
 static void add_check(MigPlan *plan, MigModelTable *table, MigCheck *check,
@@ -76,6 +82,51 @@ add_foreign_key(MigPlan *plan, MigModelTable *table, MigModelColumn *col,
 				   InvalidAttrNumber,
 				   get_relation_constraint_oid(table->relid, fk->name, false),
 				   NULL, NULL);
+}
+
+/*
+ * "nullable" that changes nothing is refused, as pgroll refuses it
+ * (ColumnIsNullableError, ColumnIsNotNullableError): the author meant the
+ * column to change.  A shadow column that an earlier operation of this
+ * migration made has its NOT NULL pending (a NOT VALID check until
+ * complete), so it is not judged by attnotnull.
+ */
+static void
+check_nullable_change(MigModelTable *table, MigModelColumn *col, bool nullable)
+{
+	HeapTuple	tup;
+	Form_pg_attribute att;
+	bool		notnull;
+
+	tup = SearchSysCache2(ATTNUM, ObjectIdGetDatum(table->relid),
+						  Int16GetDatum(col->attnum));
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for attribute %d of relation %u",
+			 col->attnum, table->relid);
+	att = (Form_pg_attribute) GETSTRUCT(tup);
+	if (strncmp(NameStr(att->attname), MIG_SHADOW_COLUMN_PREFIX,
+				strlen(MIG_SHADOW_COLUMN_PREFIX)) == 0)
+	{
+		ReleaseSysCache(tup);
+		return;
+	}
+	notnull = att->attnotnull;
+	ReleaseSysCache(tup);
+
+	if (nullable && !notnull)
+		ereport(ERROR,
+				errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				errmsg("column \"%s\" of table \"%s\" is already nullable",
+					   col->name, table->name),
+				errdetail("\"nullable\": true drops NOT NULL, and the column has none."),
+				errhint("Remove \"nullable\" from the operation."));
+	if (!nullable && notnull)
+		ereport(ERROR,
+				errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				errmsg("column \"%s\" of table \"%s\" is already NOT NULL",
+					   col->name, table->name),
+				errdetail("\"nullable\": false sets NOT NULL, and the column has it already."),
+				errhint("Remove \"nullable\" from the operation."));
 }
 
 /* A table nobody but this migration has seen is empty: change it directly. */
@@ -129,6 +180,9 @@ MigOpAlterColumn(MigPlan *plan, MigOperation *op)
 				errmsg("relation \"%s\" already exists in schema \"%s\"",
 					   op->unique_name, plan->schema),
 				errdetail("The unique constraint's index would take that name."));
+
+	if (op->has_nullable)
+		check_nullable_change(table, col, op->nullable);
 
 	if (table->created)
 	{
