@@ -10,6 +10,7 @@ OBJS = \
 	src/backfill_heap.o \
 	src/backfill_storage.o \
 	src/column_dup.o \
+	src/copy_route.o \
 	src/ddl.o \
 	src/drop_guard.o \
 	src/dual_write.o \

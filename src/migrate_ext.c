@@ -22,6 +22,7 @@
 #include "compat.h"
 #include "migrate_ext.h"
 #include "worker.h"
+#include "copy_route.h"
 #include "write_route.h"
 
 PG_MODULE_MAGIC;
@@ -132,6 +133,9 @@ _PG_init(void)
 
 	/* writes through a version view are routed by the view */
 	MigWriteRouteInit();
+
+	/* COPY ... FROM into a version view goes through a temporary table */
+	MigCopyRouteInit();
 
 	/* with the library preloaded, a launcher restarts unfinished jobs */
 	if (process_shared_preload_libraries_in_progress)
