@@ -5,8 +5,11 @@
 # pool is free, so a session's SET does not follow the client.  What a user
 # relies on, each driven through PgBouncer from Debian's package:
 #
-#  (a) libpq's options=-csearch_path=... is refused by PgBouncer ("unsupported
-#      startup parameter: options"), so the README does not recommend it there;
+#  (a) libpq's options=-csearch_path=... is refused by PgBouncer, never
+#      silently dropped: before 1.20 with "unsupported startup parameter:
+#      options", from 1.20 on with "unsupported startup parameter in
+#      options: search_path" unless the server is PostgreSQL 18 (which
+#      reports search_path, so PgBouncer tracks it): there it is applied;
 #  (b) a per-role setting (ALTER ROLE ... SET search_path) pins every
 #      transaction of that role to its version, while another role on the
 #      same PgBouncer writes as the old version, transactions interleaved on a
@@ -16,8 +19,9 @@
 #  (d) SET LOCAL search_path, or SET LOCAL migrate_ext.version for a write to
 #      the table itself, pins one transaction and does not leak to the next
 #      transaction on the same server connection (used by another client);
-#  (e) a session-level SET search_path does leak to other clients sharing the
-#      server connection: the reason the README says to use one of the above.
+#  (e) a session-level SET search_path leaks to other clients sharing the
+#      server connection (the reason the README says to use one of the
+#      above), except with PgBouncer 1.20 or later and PostgreSQL 18.
 
 use strict;
 use warnings;
@@ -168,13 +172,33 @@ foreach (1 .. 100)
 }
 ok($up, 'PgBouncer accepts connections');
 
-# (a) options= is not a startup parameter PgBouncer passes on
+# PgBouncer 1.20 learned the options startup parameter; PostgreSQL 18
+# reports search_path to the client, which lets PgBouncer keep each
+# client's own across server connections
+my $version_out = `$pgbouncer_bin --version`;
+my ($pgb_major, $pgb_minor) = $version_out =~ /PgBouncer (\d+)\.(\d+)/;
+my $pgb_new = $pgb_major > 1 || ($pgb_major == 1 && $pgb_minor >= 20);
+my $pg18 = $node->safe_psql('postgres', 'SHOW server_version_num') >= 180000;
+note "PgBouncer $pgb_major.$pgb_minor, PostgreSQL "
+  . $node->safe_psql('postgres', 'SHOW server_version');
+
+# (a) options=: PgBouncer passes on a setting in options only if it tracks
+# that parameter, and it tracks search_path only where the server reports it
+# (PostgreSQL 18); elsewhere it refuses the connection.  Never dropped.
 my ($rc, $out, $err) = via_pgbouncer(
 	'dbname=postgres user=app_v2 options=-csearch_path=public_02_add_title',
 	'SHOW search_path');
-isnt($rc, 0, 'options=-csearch_path=... through PgBouncer fails');
-like($err, qr/unsupported startup parameter: options/,
-	'PgBouncer says the options startup parameter is unsupported');
+if ($pgb_new && $pg18)
+{
+	is($rc, 0, 'options=-csearch_path=... through PgBouncer 1.20 or later to PostgreSQL 18 connects') or diag $err;
+	is($out, 'public_02_add_title', 'and the search path is the one it names');
+}
+else
+{
+	isnt($rc, 0, 'options=-csearch_path=... through PgBouncer fails');
+	like($err, qr/unsupported startup parameter(: options| in options: search_path)/,
+		'PgBouncer says the parameter is unsupported');
+}
 
 # (b) per-role settings, two roles interleaved on one PgBouncer
 my $v1 = client('dbname=postgres user=app_v1');
@@ -233,10 +257,23 @@ is($node->safe_psql('postgres',
 		q{SELECT title FROM public_02_add_title.items WHERE id = 4002}),
 	'N4002', 'the write as the base version got title = up(name)');
 
-# (e) a session-level SET leaks to whoever gets the server connection next
+# (e) a session-level SET leaks to whoever gets the server connection next,
+# except where PgBouncer tracks search_path (1.20 or later, PostgreSQL 18)
 query($c1, 'SET search_path = public_02_add_title');
-is(query($c2, 'SELECT current_schemas(false)::text'), '{public_02_add_title}',
-	'a session-level SET search_path leaks to another client in transaction pooling (why the README says SET LOCAL)');
+my $seen = query($c2, 'SELECT current_schemas(false)::text');
+if ($pgb_new && $pg18)
+{
+	is($seen, '{public}',
+		'with PgBouncer 1.20 or later and PostgreSQL 18, a session-level SET search_path stays with its client');
+	is(query($c1, 'SELECT current_schemas(false)::text'), '{public_02_add_title}',
+		'and its client keeps it');
+}
+else
+{
+	is($seen, '{public_02_add_title}',
+		'a session-level SET search_path leaks to another client in transaction pooling (why the README says SET LOCAL)');
+}
+query($c1, 'RESET search_path');
 query($c2, 'RESET search_path');
 
 # the migration completes with PgBouncer's server connections open
