@@ -24,6 +24,7 @@
 #if PG_VERSION_NUM >= 160000
 #include "access/tableam.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_database.h"
 #include "catalog/pg_extension.h"
 #include "catalog/pg_namespace.h"
 #include "utils/acl.h"
@@ -117,6 +118,8 @@
 	object_ownercheck(NamespaceRelationId, (nspoid), (roleid))
 #define MigExtensionOwnerCheck(extoid, roleid) \
 	object_ownercheck(ExtensionRelationId, (extoid), (roleid))
+#define MigDatabaseAclCheck(dboid, roleid, mode) \
+	object_aclcheck(DatabaseRelationId, (dboid), (roleid), (mode))
 #else
 #define MigSchemaAclCheck(nspoid, roleid, mode) \
 	pg_namespace_aclcheck((nspoid), (roleid), (mode))
@@ -126,6 +129,8 @@
 	pg_namespace_ownercheck((nspoid), (roleid))
 #define MigExtensionOwnerCheck(extoid, roleid) \
 	pg_extension_ownercheck((extoid), (roleid))
+#define MigDatabaseAclCheck(dboid, roleid, mode) \
+	pg_database_aclcheck((dboid), (roleid), (mode))
 #endif
 
 /*

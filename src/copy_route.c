@@ -27,12 +27,15 @@
 #include "access/table.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
+#include "commands/dbcommands.h"
 #include "commands/extension.h"
 #include "executor/spi.h"
+#include "miscadmin.h"
 #include "nodes/makefuncs.h"
 #include "nodes/parsenodes.h"
 #include "tcop/cmdtag.h"
 #include "tcop/utility.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
@@ -141,14 +144,49 @@ copy_into_view(PlannedStmt *pstmt, CopyStmt *stmt, Oid viewid,
 {
 	char	   *qview = quote_qualified_identifier(get_namespace_name(get_rel_namespace(viewid)),
 												   get_rel_name(viewid));
-	char	   *staging = psprintf("_mig_copy_%u_%u", viewid, ++copy_counter);
-	char	   *qstaging = quote_qualified_identifier("pg_temp", staging);
+	char	   *viewname = get_rel_name(viewid);
+	char	   *staging;
+	char	   *qstaging;
 	StringInfoData cols;
 	PlannedStmt *wrapped;
 	CopyStmt   *copy;
 	ListCell   *lc;
 	uint64		rows;
 	int			rc;
+
+	foreach(lc, stmt->options)
+	{
+		DefElem    *opt = lfirst_node(DefElem, lc);
+
+		if (strcmp(opt->defname, "freeze") == 0)
+			ereport(ERROR,
+					errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					errmsg("COPY FREEZE into view \"%s\" is not supported", viewname),
+					errdetail("Rows loaded into a version's view are inserted through the view, as INSERT inserts them."),
+					errhint("Leave out FREEZE, or COPY into the table itself as the old version."));
+	}
+
+	/*
+	 * The staging table is a temporary table named like the view, schema
+	 * and all, so that COPY's own messages ("COPY public_02.items, line 2")
+	 * name what the caller named; being one identifier with a dot in it,
+	 * no unqualified name in a trigger or default the INSERT runs can mean
+	 * it.  A temporary table of the caller's with that name is left alone.
+	 */
+	if (MigDatabaseAclCheck(MyDatabaseId, GetUserId(), ACL_CREATE_TEMP) != ACLCHECK_OK)
+		ereport(ERROR,
+				errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				errmsg("permission denied to create temporary tables in database \"%s\"",
+					   get_database_name(MyDatabaseId)),
+				errdetail("COPY into view \"%s\" loads the rows into a temporary table first, then inserts them through the view.",
+						  viewname),
+				errhint("Grant TEMPORARY on the database to the role, or INSERT through the view."));
+	staging = psprintf("%s.%s", get_namespace_name(get_rel_namespace(viewid)),
+					   viewname);
+	if (strlen(staging) >= NAMEDATALEN ||
+		OidIsValid(get_relname_relid(staging, LookupCreationNamespace("pg_temp"))))
+		staging = psprintf("_mig_copy_%u_%u", viewid, ++copy_counter);
+	qstaging = quote_qualified_identifier("pg_temp", staging);
 
 	/* the column list names the view's columns, as it would a table's */
 	initStringInfo(&cols);
@@ -160,7 +198,7 @@ copy_into_view(PlannedStmt *pstmt, CopyStmt *stmt, Oid viewid,
 			ereport(ERROR,
 					errcode(ERRCODE_UNDEFINED_COLUMN),
 					errmsg("column \"%s\" of relation \"%s\" does not exist",
-						   col, get_rel_name(viewid)));
+						   col, viewname));
 		appendStringInfo(&cols, "%s%s", cols.len > 0 ? ", " : "",
 						 quote_identifier(col));
 	}

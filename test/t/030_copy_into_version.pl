@@ -12,6 +12,8 @@
 #  - the caller needs INSERT on the view (42501 otherwise, nothing loaded);
 #    a bad row or a column the view does not have loads nothing (42703
 #    names the view's column);
+#  - COPY's messages name the view; FREEZE is refused; without TEMPORARY on
+#    the database, the refusal says so;
 #  - nothing is left behind (no temporary table), and COPY into any other
 #    view is refused as PostgreSQL refuses it.
 
@@ -118,6 +120,25 @@ is($ret, 0, 'a role with INSERT on the view loads') or diag $err;
 \.
 });
 like($err, qr/invalid input syntax for type bigint/, 'a bad value is reported as COPY reports it');
+like($err, qr/COPY public_02_rename\.items, line 2, column price/,
+	'naming the view the caller named, the line and the column');
+($ret, $out, $err) = $node->psql(
+	'postgres', q{COPY public_02_rename.items (id, title, price) FROM STDIN WITH (FREEZE);
+5004	frozen	100
+\.
+});
+like($err, qr/COPY FREEZE into view "items" is not supported/,
+	'FREEZE is refused (the rows are inserted through the view, not written frozen)');
+$node->safe_psql('postgres', q{REVOKE TEMPORARY ON DATABASE postgres FROM PUBLIC});
+($ret, $out, $err) = $node->psql(
+	'postgres', q{SET ROLE loader;
+COPY public_02_rename.items (id, title, price) FROM STDIN;
+5005	no temp	100
+\.
+});
+like($err, qr/permission denied to create temporary tables in database "postgres"/,
+	'without TEMPORARY on the database, the refusal says what is missing');
+$node->safe_psql('postgres', q{GRANT TEMPORARY ON DATABASE postgres TO PUBLIC});
 ($ret, $out, $err) = $node->psql(
 	'postgres', q{COPY public_02_rename.items (id, name) FROM STDIN;
 5003	old name
@@ -134,7 +155,7 @@ like($err, qr/duplicate key value violates unique constraint "items_pkey"/,
 	'a duplicate key fails as an INSERT would');
 is($node->safe_psql('postgres', q{SELECT count(*) FROM public_02_rename.items WHERE id > 5000 OR title = 'duplicate'}),
 	'0', 'failed loads left no row');
-is($node->safe_psql('postgres', q{SELECT count(*) FROM pg_class WHERE relname LIKE '\_mig\_copy\_%'}),
+is($node->safe_psql('postgres', q{SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname LIKE 'pg\_temp%' AND c.relkind = 'r'}),
 	'0', 'no staging table is left behind');
 
 # other views are PostgreSQL's business
