@@ -17,12 +17,16 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "access/sysattr.h"
+#include "access/table.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_attribute.h"
 #include "catalog/pg_constraint.h"
 #include "lib/stringinfo.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/relcache.h"
 #include "utils/syscache.h"
 
 #include "column_dup.h"
@@ -97,6 +101,7 @@ check_nullable_change(MigModelTable *table, MigModelColumn *col, bool nullable)
 	HeapTuple	tup;
 	Form_pg_attribute att;
 	bool		notnull;
+	bool		identity;
 
 	tup = SearchSysCache2(ATTNUM, ObjectIdGetDatum(table->relid),
 						  Int16GetDatum(col->attnum));
@@ -111,7 +116,31 @@ check_nullable_change(MigModelTable *table, MigModelColumn *col, bool nullable)
 		return;
 	}
 	notnull = att->attnotnull;
+	identity = att->attidentity != '\0';
 	ReleaseSysCache(tup);
+
+	/* NOT NULL that PostgreSQL would not let go of: say so at start */
+	if (nullable && notnull)
+	{
+		Relation	rel = table_open(table->relid, AccessShareLock);
+		Bitmapset  *pkey = RelationGetIndexAttrBitmap(rel, INDEX_ATTR_BITMAP_PRIMARY_KEY);
+
+		table_close(rel, AccessShareLock);
+		if (bms_is_member(col->attnum - FirstLowInvalidHeapAttributeNumber, pkey))
+			ereport(ERROR,
+					errcode(ERRCODE_INVALID_TABLE_DEFINITION),
+					errmsg("column \"%s\" of table \"%s\" is in a primary key",
+						   col->name, table->name),
+					errdetail("\"nullable\": true drops NOT NULL, which a primary key's columns cannot do without."),
+					errhint("Drop the primary key in an earlier migration, or remove \"nullable\" from the operation."));
+		if (identity)
+			ereport(ERROR,
+					errcode(ERRCODE_INVALID_TABLE_DEFINITION),
+					errmsg("column \"%s\" of table \"%s\" is an identity column",
+						   col->name, table->name),
+					errdetail("\"nullable\": true drops NOT NULL, which an identity column cannot do without."),
+					errhint("Remove \"nullable\" from the operation."));
+	}
 
 	if (nullable && !notnull)
 		ereport(ERROR,
