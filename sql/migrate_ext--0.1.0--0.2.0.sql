@@ -17,3 +17,73 @@
 -- serializes migrations of a schema; rollback removes only the latest.
 ALTER TABLE @extschema@.migrations
 	DROP CONSTRAINT migrations_schema_parent_fkey;
+
+-- A dump of the application's schema alone (pg_dump -n public) taken in the
+-- middle of a migration carries what the migration added to its tables
+-- (shadow columns, the dual-write trigger) but not the migration itself,
+-- which lives in the extension's tables.  Restored, such a table refuses
+-- writes (its trigger has no rules) or, without the extension, keeps columns
+-- nobody fills.  This takes a table back to the old version the dump was
+-- taken at: the migration can then be started again.
+CREATE FUNCTION @extschema@.discard_restored(tbl pg_catalog.regclass)
+RETURNS text
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	rel_name name;
+	rel_schema name;
+	active text;
+	col name;
+	con name;
+	dropped text[] := '{}';
+BEGIN
+	SELECT c.relname, n.nspname INTO rel_name, rel_schema
+	  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+	 WHERE c.oid = tbl AND c.relkind IN ('r', 'p');
+	IF rel_name IS NULL THEN
+		RAISE EXCEPTION USING ERRCODE = '42809',
+			MESSAGE = format('%s is not a table', tbl);
+	END IF;
+	SELECT m.name INTO active FROM @extschema@.migrations m
+	 WHERE m.schema = rel_schema AND m.status = 'in_progress';
+	IF active IS NOT NULL THEN
+		RAISE EXCEPTION USING ERRCODE = '55000',
+			MESSAGE = format('migration "%s" of schema "%s" is in progress', active, rel_schema),
+			DETAIL = format('mig.discard_restored() takes back what a migration added to a table restored without that migration; %s may be part of migration "%s".', tbl, active),
+			HINT = format('Complete the migration with mig.complete(%L) or undo it with mig.rollback(%L).', rel_schema, rel_schema);
+	END IF;
+
+	IF EXISTS (SELECT FROM pg_trigger WHERE tgrelid = tbl AND tgname = '~mig_dual_write') THEN
+		EXECUTE format('DROP TRIGGER %I ON %s', '~mig_dual_write', tbl);
+		dropped := dropped || format('trigger %I', '~mig_dual_write');
+	END IF;
+	-- constraints of the migration's own naming on the old columns
+	FOR con IN SELECT conname FROM pg_constraint
+			   WHERE conrelid = tbl AND starts_with(conname, '_mig_') ORDER BY conname LOOP
+		EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', tbl, con);
+		dropped := dropped || format('constraint %I', con);
+	END LOOP;
+	-- shadow columns, with what is on them only (no CASCADE: a view of the
+	-- user's over one stops this, and says so)
+	FOR col IN SELECT attname FROM pg_attribute
+			   WHERE attrelid = tbl AND attnum > 0 AND NOT attisdropped
+				 AND starts_with(attname, '_mig_new_') ORDER BY attnum LOOP
+		EXECUTE format('ALTER TABLE %s DROP COLUMN %I', tbl, col);
+		dropped := dropped || format('column %I', col);
+	END LOOP;
+	-- a table drop_table had set aside comes back under its name
+	IF starts_with(rel_name, '_mig_del_') THEN
+		EXECUTE format('ALTER TABLE %s RENAME TO %I', tbl, substr(rel_name, 10));
+		dropped := dropped || format('name %I', rel_name);
+	END IF;
+
+	IF cardinality(dropped) = 0 THEN
+		RETURN format('%s has nothing of a migration', tbl);
+	END IF;
+	RETURN format('%s: removed %s', tbl, array_to_string(dropped, ', '));
+END
+$$;
+
+COMMENT ON FUNCTION @extschema@.discard_restored(pg_catalog.regclass) IS
+	'Takes a table restored without its migration''s state back to the version its dump was taken at.';

@@ -370,7 +370,7 @@ dual_write_unknown(Relation rel, Trigger *trigger)
 			errdetail("Trigger \"%s\" runs mig.dual_write(), but no active migration writes this table (mig.dual_writes has no rules for it).",
 					  trigger->tgname) :
 			errdetail("No active migration writes this table (mig.dual_writes has no rules for it)."),
-			errhint("mig.dual_write() is the trigger mig.start installs; drop a trigger that runs it on a table no migration changes."));
+			errhint("A table restored from a dump of its schema alone, taken in the middle of a migration, has the migration's trigger and columns without the migration: run SELECT mig.discard_restored('%s') to take it back to the version it was dumped at.  Otherwise drop the trigger: mig.dual_write() is the trigger mig.start installs.", table));
 }
 
 /*
