@@ -63,6 +63,7 @@
 #include "backfill_heap.h"
 #include "backfill_storage.h"
 #include "jobs.h"
+#include "settings.h"
 #include "worker.h"
 #include "dual_write.h"
 #include "migrate_ext.h"

@@ -33,6 +33,7 @@
 #include "compat.h"
 #include "ddl.h"
 #include "migrate_ext.h"
+#include "settings.h"
 
 #define MIG_MAX_BACKOFF_MS 10000
 

@@ -71,6 +71,7 @@
 #include "dual_write.h"
 #include "migrate_ext.h"
 #include "rule_compile.h"
+#include "settings.h"
 #include "version_ready.h"
 #include "write_route.h"
 

@@ -50,6 +50,7 @@
 #include "migrate_ext.h"
 #include "rule_compile.h"
 #include "model.h"
+#include "settings.h"
 #include "state.h"
 #include "state_ident.h"
 

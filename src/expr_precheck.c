@@ -46,6 +46,7 @@
 #include "expr_precheck.h"
 #include "migrate_ext.h"
 #include "rule_compile.h"
+#include "settings.h"
 
 /*
  * Has an operation walked so far created a table?  Then a relation or type

@@ -40,6 +40,7 @@
 #include "ddl.h"
 #include "job_run.h"
 #include "migrate_ext.h"
+#include "settings.h"
 #include "state.h"
 #include "state_ident.h"
 

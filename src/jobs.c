@@ -34,6 +34,7 @@
 #include "job_run.h"
 #include "jobs.h"
 #include "migrate_ext.h"
+#include "settings.h"
 #include "state.h"
 #include "state_ident.h"
 #include "worker.h"

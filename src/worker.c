@@ -79,6 +79,7 @@
 #include "job_run.h"
 #include "jobs.h"
 #include "migrate_ext.h"
+#include "settings.h"
 #include "worker.h"
 
 /* first key of the worker lock ("miw"); the second is the schema's OID */
