@@ -32,6 +32,7 @@ OBJS = \
 	src/ops_misc.o \
 	src/ops_table.o \
 	src/rule_compile.o \
+	src/security.o \
 	src/settings.o \
 	src/sql_check.o \
 	src/state.o \

@@ -26,6 +26,7 @@
 #include "migration.h"
 #include "model.h"
 #include "ops.h"
+#include "security.h"
 #include "state.h"
 #include "state_ident.h"
 #include "steps.h"
@@ -120,7 +121,7 @@ start_attempt(void *arg)
 	memset(&plan, 0, sizeof(plan));
 	plan.migration = migration;
 	plan.schema = args->schema;
-	MigCheckSchemaPrivilege(MigStateLockSchema(args->schema), args->schema);
+	MigCheckSchemaPrivilege(MigLockSchema(args->schema), args->schema);
 	plan.model = MigModelLoad(args->schema);
 	active = MigStateGetActive(args->schema);
 	if (active != NULL)
@@ -213,7 +214,7 @@ complete_attempt(void *arg)
 	FinishArgs *args = (FinishArgs *) arg;
 	MigActive  *active;
 
-	MigCheckSchemaPrivilege(MigStateLockSchema(args->schema), args->schema);
+	MigCheckSchemaPrivilege(MigLockSchema(args->schema), args->schema);
 	active = args->active = get_active(args->schema, args->result_context);
 
 	/* a refusal (user objects over the old version) before anything is done */
@@ -262,7 +263,7 @@ rollback_attempt(void *arg)
 	MigActive  *active;
 	Oid			schema_oid;
 
-	schema_oid = MigStateLockSchema(args->schema);
+	schema_oid = MigLockSchema(args->schema);
 	MigCheckSchemaPrivilege(schema_oid, args->schema);
 	active = args->active = get_active(args->schema, args->result_context);
 

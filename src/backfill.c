@@ -63,12 +63,12 @@
 #include "backfill_heap.h"
 #include "backfill_storage.h"
 #include "jobs.h"
+#include "security.h"
 #include "settings.h"
 #include "worker.h"
 #include "dual_write.h"
 #include "migrate_ext.h"
 #include "model.h"
-#include "state.h"
 
 PG_FUNCTION_INFO_V1(mig_row_predates);
 PG_FUNCTION_INFO_V1(mig_backfill);

@@ -55,7 +55,7 @@
 #include "compat.h"
 #include "jobs.h"
 #include "model.h"
-#include "state.h"
+#include "security.h"
 
 /* $1, $2, $3: the job's key */
 static void

@@ -50,8 +50,8 @@
 #include "migrate_ext.h"
 #include "rule_compile.h"
 #include "model.h"
+#include "security.h"
 #include "settings.h"
-#include "state.h"
 #include "state_ident.h"
 
 static void check_rule(MigPlan *plan, MigRule *rule);

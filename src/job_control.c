@@ -34,6 +34,7 @@
 #include "utils/wait_event.h"
 
 #include "jobs.h"
+#include "security.h"
 #include "state.h"
 #include "worker.h"
 
@@ -208,7 +209,7 @@ set_paused(FunctionCallInfo fcinfo, bool pause)
 	MigRefuseReadOnly(pause ? "mig.pause" : "mig.resume", schema);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	MigCheckSchemaPrivilege(MigStateLockSchema(schema), schema);
+	MigCheckSchemaPrivilege(MigLockSchema(schema), schema);
 	active = MigStateGetActive(schema);
 	if (active == NULL)
 		ereport(ERROR,

@@ -40,8 +40,8 @@
 #include "ddl.h"
 #include "job_run.h"
 #include "migrate_ext.h"
+#include "security.h"
 #include "settings.h"
-#include "state.h"
 #include "state_ident.h"
 
 static Oid	job_index(MigJob *job, bool *valid);

@@ -34,8 +34,8 @@
 #include "job_run.h"
 #include "jobs.h"
 #include "migrate_ext.h"
+#include "security.h"
 #include "settings.h"
-#include "state.h"
 #include "state_ident.h"
 #include "worker.h"
 

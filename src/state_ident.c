@@ -22,7 +22,7 @@
 #include "utils/syscache.h"
 
 #include "compat.h"
-#include "state.h"
+#include "security.h"
 #include "state_ident.h"
 
 PG_FUNCTION_INFO_V1(mig_origin);

@@ -19,7 +19,7 @@
 #include "compat.h"
 #include "ddl.h"
 #include "model.h"
-#include "state.h"
+#include "security.h"
 #include "state_ident.h"
 #include "jobs.h"
 #include "migrate_ext.h"

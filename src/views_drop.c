@@ -48,7 +48,7 @@
 #include "utils/rel.h"
 
 #include "ddl.h"
-#include "state.h"
+#include "security.h"
 #include "version_ready.h"
 #include "views.h"
 
