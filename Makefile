@@ -42,6 +42,7 @@ OBJS = \
 	src/views.o \
 	src/views_drop.o \
 	src/worker.o \
+	src/worker_control.o \
 	src/write_route.o
 PGFILEDESC = "migrate_ext - zero-downtime schema migrations"
 

@@ -20,6 +20,7 @@
 #include "ddl.h"
 #include "drop_guard.h"
 #include "expr_precheck.h"
+#include "job_control.h"
 #include "job_run.h"
 #include "jobs.h"
 #include "dual_write_setup.h"
@@ -27,11 +28,12 @@
 #include "model.h"
 #include "ops.h"
 #include "security.h"
+#include "settings.h"
 #include "state.h"
 #include "state_ident.h"
 #include "steps.h"
 #include "views.h"
-#include "worker.h"
+#include "worker_control.h"
 
 PG_FUNCTION_INFO_V1(mig_start);
 PG_FUNCTION_INFO_V1(mig_complete);
@@ -149,10 +151,17 @@ start_attempt(void *arg)
 	plan.new_version = args->version_schema;
 	MigStateInsert(args->schema, migration->name, MigStateLatest(args->schema),
 				   args->document);
-	MigPlanOperations(&plan);
+	/* expand: each operation's DDL, in order, and its rules and steps */
+	MigExpandOperations(&plan);
+	/* dual write: the triggers, and the backfills of the rows before them */
+	MigDualWriteInstall(&plan);
+	/* the new version's views */
 	MigViewsCreate(plan.model, args->version_schema);
 	/* the state's OIDs are checked against these names at every use */
 	MigIdentRecord(args->schema, migration->name);
+	/* the jobs queued above start in a worker once this commits */
+	if (plan.job_seq > 0 && mig_start_jobs)
+		MigWorkerLaunchAtCommit(args->schema);
 }
 
 /*

@@ -65,10 +65,10 @@
 #include "jobs.h"
 #include "security.h"
 #include "settings.h"
-#include "worker.h"
 #include "dual_write.h"
 #include "migrate_ext.h"
 #include "model.h"
+#include "worker_control.h"
 
 PG_FUNCTION_INFO_V1(mig_row_predates);
 PG_FUNCTION_INFO_V1(mig_backfill);

@@ -43,6 +43,7 @@
 #include "utils/resowner.h"
 
 #include "backfill.h"
+#include "backfill_storage.h"
 #include "ddl.h"
 #include "dual_write.h"
 #include "dual_write_setup.h"
@@ -274,6 +275,8 @@ install_table(MigPlan *plan, Oid relid)
 		relation_close(rel, AccessShareLock);
 		/* the trigger creation above keeps writers out: rows up to here predate it */
 		MigJobAddBackfill(plan, relid, MigBackfillSnapshot(), blocks, rows);
+		MigBackfillRecordStorage(plan->schema, plan->migration->name,
+								 plan->job_seq, relid);
 	}
 }
 

@@ -36,7 +36,9 @@
 #include "jobs.h"
 #include "security.h"
 #include "state.h"
-#include "worker.h"
+#include "job_control.h"
+#include "job_run.h"
+#include "worker_control.h"
 
 PG_FUNCTION_INFO_V1(mig_wait);
 PG_FUNCTION_INFO_V1(mig_pause);
@@ -63,24 +65,6 @@ schema_arg(FunctionCallInfo fcinfo)
 				errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				errmsg("schema must not be null"));
 	return pstrdup(NameStr(*PG_GETARG_NAME(0)));
-}
-
-void
-MigRefuseReadOnly(const char *function, const char *schema)
-{
-	if (RecoveryInProgress())
-		ereport(ERROR,
-				errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
-				errmsg("cannot run %s on schema \"%s\": this server is a read-only standby",
-					   function, schema ? schema : "?"),
-				errdetail("Migrations and their jobs are changed only on the primary; a standby shows them as the primary recorded them."),
-				errhint("Run %s on the primary server.", function));
-	if (XactReadOnly)
-		ereport(ERROR,
-				errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
-				errmsg("cannot run %s on schema \"%s\" in a read-only transaction",
-					   function, schema ? schema : "?"),
-				errhint("Run %s in a read-write transaction.", function));
 }
 
 static void
@@ -150,7 +134,7 @@ mig_wait(PG_FUNCTION_ARGS)
 			break;
 		here = MigJobsStartedHere(schema, active->name);
 		if (here)
-			MigJobsRunInline(schema, active->name, false);
+			MigJobsRunAllInline(schema, active->name, false);
 		else if (!nonatomic)
 			ereport(ERROR,
 					errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
@@ -284,4 +268,54 @@ Datum
 mig_waiting_for_worker_slot(PG_FUNCTION_ARGS)
 {
 	PG_RETURN_BOOL(MigWorkerWaitingForSlot(NameStr(*PG_GETARG_NAME(0))));
+}
+
+static char *unfinished_jobs(const char *schema, const char *migration);
+
+static Datum
+name_datum(const char *name)
+{
+	return DirectFunctionCall1(namein, CStringGetDatum(name));
+}
+
+void
+MigJobsFinishForComplete(const char *schema, const char *migration)
+{
+	char	   *progress;
+	bool		here = MigJobsStartedHere(schema, migration);
+
+	MigJobsCheckRestored(schema, migration);
+	if (here)
+		MigJobsRunAllInline(schema, migration, true);
+	progress = unfinished_jobs(schema, migration);
+	if (progress == NULL)
+		return;
+
+	/* a worker that died is started again, whatever happens to this call */
+	if (!here)
+		MigWorkerEnsure(schema);
+	ereport(ERROR,
+			errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			errmsg("cannot complete migration \"%s\": its background jobs are not finished",
+				   migration),
+			errdetail("Jobs: %s.", progress),
+			errhint("Wait for them with CALL mig.wait('%s') (resume paused ones with mig.resume('%s')), then complete the migration.",
+					schema, schema));
+}
+
+/* "kind object on table: state (progress)" of each unfinished job, or NULL */
+static char *
+unfinished_jobs(const char *schema, const char *migration)
+{
+	Oid			argtypes[2] = {NAMEOID, TEXTOID};
+	Datum		values[2] = {name_datum(schema), CStringGetTextDatum(migration)};
+
+	if (SPI_execute_with_args("SELECT mig.job_summary($1)"
+							  " WHERE EXISTS (SELECT 1 FROM mig.job_queue"
+							  "   WHERE schema = $1 AND migration = $2 AND state <> 'done')",
+							  2, argtypes, values, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the jobs of migration \"%s\"", migration);
+	if (SPI_processed == 0)
+		return NULL;
+	return SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 }

@@ -420,3 +420,21 @@ MigJobsDropLeftovers(const char *schema, const char *migration)
 			index_moved(job, indexoid);
 	}
 }
+
+void
+MigJobsRunAllInline(const char *schema, const char *migration, bool say)
+{
+	MigJob	   *job;
+	int			count = 0;
+
+	/* paused jobs stay paused */
+	while ((job = MigJobNext(schema, false, NULL)) != NULL)
+	{
+		if (count++ == 0 && say)
+			ereport(NOTICE,
+					errmsg("running the background jobs of migration \"%s\" in this transaction",
+						   migration),
+					errdetail("The migration was started in this transaction, so no background worker can run them."));
+		MigJobRunInline(job);
+	}
+}

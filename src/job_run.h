@@ -61,4 +61,11 @@ extern void MigJobsDropLeftovers(const char *schema, const char *migration);
  */
 extern void MigRunTopLevel(const char *sql);
 
+/*
+ * Run every unfinished, unpaused job of the migration now, in this
+ * transaction; say so in a NOTICE if asked to.
+ */
+extern void MigJobsRunAllInline(const char *schema, const char *migration,
+								bool say);
+
 #endif							/* MIG_JOB_RUN_H */

@@ -29,15 +29,11 @@
 #include "utils/syscache.h"
 
 #include "backfill.h"
-#include "backfill_storage.h"
 #include "compat.h"
-#include "job_run.h"
 #include "jobs.h"
 #include "migrate_ext.h"
 #include "security.h"
-#include "settings.h"
 #include "state_ident.h"
-#include "worker.h"
 
 static const char *const job_kind_names[] = {"index", "backfill", "validate", "drop_index"};
 
@@ -46,7 +42,6 @@ static void add_job(MigPlan *plan, MigJobKind kind, Oid relid, Oid objid,
 					int64 rows_total);
 static void set_state(MigJob *job, const char *sql, int nargs, Oid *argtypes,
 					  Datum *values, const char *nulls);
-static char *unfinished_jobs(const char *schema, const char *migration);
 
 static Datum
 name_datum(const char *name)
@@ -115,10 +110,6 @@ add_job(MigPlan *plan, MigJobKind kind, Oid relid, Oid objid, const char *name,
 							  10, argtypes, values, nulls, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "could not queue a job");
 	MigAsCaller(&save);
-
-	/* the worker starts when this transaction commits */
-	if (mig_start_jobs)
-		MigWorkerLaunchAtCommit(plan->schema);
 }
 
 void
@@ -127,8 +118,6 @@ MigJobAddBackfill(MigPlan *plan, Oid relid, const char *snapshot,
 {
 	add_job(plan, MIG_JOB_BACKFILL, relid, InvalidOid, NULL, snapshot,
 			end_block, rows_total);
-	MigBackfillRecordStorage(plan->schema, plan->migration->name,
-							 plan->job_seq, relid);
 }
 
 void
@@ -162,7 +151,6 @@ MigJobAddDropIndex(const char *schema, const char *migration, Oid relid,
 							  4, argtypes, values, NULL, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "could not queue a job");
 	MigAsCaller(&save);
-	MigWorkerLaunchAtCommit(schema);
 }
 
 void
@@ -197,66 +185,6 @@ MigJobsStartedHere(const char *schema, const char *migration)
 	xmin = DatumGetTransactionId(SPI_getbinval(SPI_tuptable->vals[0],
 											   SPI_tuptable->tupdesc, 1, &isnull));
 	return TransactionIdIsCurrentTransactionId(xmin);
-}
-
-/* "kind object on table: state (progress)" of each unfinished job, or NULL */
-static char *
-unfinished_jobs(const char *schema, const char *migration)
-{
-	Oid			argtypes[2] = {NAMEOID, TEXTOID};
-	Datum		values[2] = {name_datum(schema), CStringGetTextDatum(migration)};
-
-	if (SPI_execute_with_args("SELECT mig.job_summary($1)"
-							  " WHERE EXISTS (SELECT 1 FROM mig.job_queue"
-							  "   WHERE schema = $1 AND migration = $2 AND state <> 'done')",
-							  2, argtypes, values, NULL, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not read the jobs of migration \"%s\"", migration);
-	if (SPI_processed == 0)
-		return NULL;
-	return SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
-}
-
-void
-MigJobsFinishForComplete(const char *schema, const char *migration)
-{
-	char	   *progress;
-	bool		here = MigJobsStartedHere(schema, migration);
-
-	MigJobsCheckRestored(schema, migration);
-	if (here)
-		MigJobsRunInline(schema, migration, true);
-	progress = unfinished_jobs(schema, migration);
-	if (progress == NULL)
-		return;
-
-	/* a worker that died is started again, whatever happens to this call */
-	if (!here)
-		MigWorkerEnsure(schema);
-	ereport(ERROR,
-			errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-			errmsg("cannot complete migration \"%s\": its background jobs are not finished",
-				   migration),
-			errdetail("Jobs: %s.", progress),
-			errhint("Wait for them with CALL mig.wait('%s') (resume paused ones with mig.resume('%s')), then complete the migration.",
-					schema, schema));
-}
-
-void
-MigJobsRunInline(const char *schema, const char *migration, bool say)
-{
-	MigJob	   *job;
-	int			count = 0;
-
-	/* paused jobs stay paused */
-	while ((job = MigJobNext(schema, false, NULL)) != NULL)
-	{
-		if (count++ == 0 && say)
-			ereport(NOTICE,
-					errmsg("running the background jobs of migration \"%s\" in this transaction",
-						   migration),
-					errdetail("The migration was started in this transaction, so no background worker can run them."));
-		MigJobRunInline(job);
-	}
 }
 
 MigJob *

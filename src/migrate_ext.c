@@ -20,7 +20,7 @@
 #include "compat.h"
 #include "migrate_ext.h"
 #include "settings.h"
-#include "worker.h"
+#include "worker_control.h"
 #include "write_route.h"
 
 PG_MODULE_MAGIC;

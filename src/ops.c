@@ -22,7 +22,6 @@
 
 #include "compat.h"
 #include "ddl.h"
-#include "dual_write_setup.h"
 #include "migrate_ext.h"
 #include "ops.h"
 #include "steps.h"
@@ -45,7 +44,7 @@ ops_error_context(void *arg)
 }
 
 void
-MigPlanOperations(MigPlan *plan)
+MigExpandOperations(MigPlan *plan)
 {
 	ErrorContextCallback errcallback;
 	ListCell   *lc;
@@ -111,8 +110,6 @@ MigPlanOperations(MigPlan *plan)
 	}
 	plan->op = NULL;
 	error_context_stack = errcallback.previous;
-
-	MigDualWriteInstall(plan);
 }
 
 /*

@@ -44,8 +44,11 @@ typedef struct MigPlan
 	int			job_seq;		/* background jobs queued so far */
 } MigPlan;
 
-/* Plan (and run the expand statements of) every operation, in order. */
-extern void MigPlanOperations(MigPlan *plan);
+/*
+ * Expand: run every operation's expand statements, in order, recording its
+ * dual-write rules (plan->rules) and its complete and rollback steps.
+ */
+extern void MigExpandOperations(MigPlan *plan);
 
 /* one function per group of operation kinds */
 extern void MigOpCreateTable(MigPlan *plan, MigOperation *op);

@@ -14,6 +14,8 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "access/xact.h"
+#include "access/xlog.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
 #include "miscadmin.h"
@@ -102,4 +104,22 @@ MigLockSchema(const char *schema)
 	AcceptInvalidationMessages();
 	InvalidateCatalogSnapshot();
 	return schema_oid;
+}
+
+void
+MigRefuseReadOnly(const char *function, const char *schema)
+{
+	if (RecoveryInProgress())
+		ereport(ERROR,
+				errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
+				errmsg("cannot run %s on schema \"%s\": this server is a read-only standby",
+					   function, schema ? schema : "?"),
+				errdetail("Migrations and their jobs are changed only on the primary; a standby shows them as the primary recorded them."),
+				errhint("Run %s on the primary server.", function));
+	if (XactReadOnly)
+		ereport(ERROR,
+				errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
+				errmsg("cannot run %s on schema \"%s\" in a read-only transaction",
+					   function, schema ? schema : "?"),
+				errhint("Run %s in a read-write transaction.", function));
 }

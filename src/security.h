@@ -34,4 +34,11 @@ extern void MigCheckSchemaPrivilege(Oid schema_oid, const char *schema);
  */
 extern Oid	MigLockSchema(const char *schema);
 
+/*
+ * Refuse a function that writes (mig.start, mig.pause, ...) on a hot
+ * standby, with SQLSTATE 25006 and a hint to run it on the primary, or in
+ * a read-only transaction.
+ */
+extern void MigRefuseReadOnly(const char *function, const char *schema);
+
 #endif							/* MIG_SECURITY_H */

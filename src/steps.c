@@ -24,6 +24,7 @@
 #include "jobs.h"
 #include "migrate_ext.h"
 #include "steps.h"
+#include "worker_control.h"
 
 typedef struct MigStep
 {
@@ -491,6 +492,7 @@ step_run(MigStep *step, MigPhase phase, const char *schema,
 		if (!MigJobsStartedHere(schema, migration))
 		{
 			MigJobAddDropIndex(schema, migration, step->relid, step->objid);
+			MigWorkerLaunchAtCommit(schema);
 			return;
 		}
 		appendStringInfo(&sql, "DROP INDEX %s", MigQuoteTable(step->objid));
