@@ -8,6 +8,7 @@ OBJS = \
 	src/api.o \
 	src/backfill.o \
 	src/backfill_heap.o \
+	src/backfill_snapshot.o \
 	src/backfill_storage.o \
 	src/column_dup.o \
 	src/ddl.o \

@@ -35,6 +35,7 @@
 #include "catalog/pg_class.h"
 #include "catalog/pg_index.h"
 #include "executor/executor.h"
+#include "backfill_snapshot.h"
 #include "miscadmin.h"
 #include "nodes/execnodes.h"
 #include "utils/acl.h"

@@ -42,7 +42,7 @@
 #include "utils/rel.h"
 #include "utils/resowner.h"
 
-#include "backfill.h"
+#include "backfill_snapshot.h"
 #include "backfill_storage.h"
 #include "ddl.h"
 #include "dual_write.h"

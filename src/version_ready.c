@@ -59,6 +59,7 @@
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
+#include "backfill_snapshot.h"
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "nodes/supportnodes.h"
@@ -70,7 +71,6 @@
 #include "utils/memutils.h"
 #include "utils/rel.h"
 
-#include "backfill.h"
 #include "compat.h"
 #include "state_ident.h"
 #include "version_ready.h"
