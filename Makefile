@@ -24,12 +24,14 @@ OBJS = \
 	src/migrate_ext.o \
 	src/migration.o \
 	src/model.o \
+	src/names.o \
 	src/ops.o \
 	src/ops_alter.o \
 	src/ops_column.o \
 	src/ops_constraint.o \
 	src/ops_hierarchy.o \
 	src/ops_index.o \
+	src/ops_lib.o \
 	src/ops_misc.o \
 	src/ops_table.o \
 	src/rule_compile.o \

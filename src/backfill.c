@@ -67,7 +67,7 @@
 #include "security.h"
 #include "settings.h"
 #include "dual_write.h"
-#include "migrate_ext.h"
+#include "names.h"
 #include "model.h"
 #include "worker_control.h"
 

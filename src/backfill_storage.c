@@ -56,6 +56,7 @@
 #include "compat.h"
 #include "jobs.h"
 #include "model.h"
+#include "names.h"
 #include "security.h"
 
 /* $1, $2, $3: the job's key */

@@ -44,7 +44,8 @@
 #include "ddl.h"
 #include "index_declare.h"
 #include "jobs.h"
-#include "migrate_ext.h"
+#include "names.h"
+#include "ops_lib.h"
 #include "steps.h"
 
 /* an index or constraint made by this migration, and its name to be */

@@ -32,7 +32,7 @@
 
 #include "compat.h"
 #include "ddl.h"
-#include "migrate_ext.h"
+#include "names.h"
 #include "settings.h"
 
 #define MIG_MAX_BACKOFF_MS 10000

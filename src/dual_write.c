@@ -69,7 +69,7 @@
 #include "utils/varlena.h"
 
 #include "dual_write.h"
-#include "migrate_ext.h"
+#include "names.h"
 #include "rule_compile.h"
 #include "settings.h"
 #include "version_ready.h"

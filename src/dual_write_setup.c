@@ -48,7 +48,7 @@
 #include "dual_write.h"
 #include "dual_write_setup.h"
 #include "jobs.h"
-#include "migrate_ext.h"
+#include "names.h"
 #include "rule_compile.h"
 #include "model.h"
 #include "security.h"

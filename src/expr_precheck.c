@@ -44,7 +44,7 @@
 
 #include "compat.h"
 #include "expr_precheck.h"
-#include "migrate_ext.h"
+#include "names.h"
 #include "rule_compile.h"
 #include "settings.h"
 

@@ -39,7 +39,7 @@
 #include "compat.h"
 #include "ddl.h"
 #include "job_run.h"
-#include "migrate_ext.h"
+#include "names.h"
 #include "security.h"
 #include "settings.h"
 #include "state_ident.h"

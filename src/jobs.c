@@ -28,10 +28,9 @@
 #include "utils/lsyscache.h"
 #include "utils/syscache.h"
 
-#include "backfill.h"
 #include "compat.h"
 #include "jobs.h"
-#include "migrate_ext.h"
+#include "names.h"
 #include "security.h"
 #include "state_ident.h"
 

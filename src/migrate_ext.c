@@ -18,7 +18,7 @@
 #include "miscadmin.h"
 
 #include "compat.h"
-#include "migrate_ext.h"
+#include "names.h"
 #include "settings.h"
 #include "worker_control.h"
 #include "write_route.h"

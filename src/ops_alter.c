@@ -25,7 +25,9 @@
 #include "column_dup.h"
 #include "ddl.h"
 #include "index_declare.h"
+#include "names.h"
 #include "ops.h"
+#include "ops_lib.h"
 #include "steps.h"
 
 static void alter_in_place(MigPlan *plan, MigOperation *op,

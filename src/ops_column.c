@@ -37,8 +37,9 @@
 #include "column_dup.h"
 #include "ddl.h"
 #include "index_declare.h"
-#include "migrate_ext.h"
+#include "names.h"
 #include "ops.h"
+#include "ops_lib.h"
 #include "steps.h"
 
 static bool default_is_volatile(const char *expr, const char *type);

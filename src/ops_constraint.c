@@ -27,7 +27,9 @@
 #include "column_dup.h"
 #include "ddl.h"
 #include "index_declare.h"
+#include "names.h"
 #include "ops.h"
+#include "ops_lib.h"
 #include "steps.h"
 
 static const char *map_sql(List *map, const char *column);

@@ -25,7 +25,9 @@
 
 #include "ddl.h"
 #include "index_declare.h"
+#include "names.h"
 #include "ops.h"
+#include "ops_lib.h"
 #include "steps.h"
 
 /*

@@ -24,7 +24,9 @@
 
 #include "column_dup.h"
 #include "ddl.h"
+#include "names.h"
 #include "ops.h"
+#include "ops_lib.h"
 #include "steps.h"
 
 void

@@ -20,8 +20,9 @@
 #include "utils/lsyscache.h"
 
 #include "ddl.h"
-#include "migrate_ext.h"
+#include "names.h"
 #include "ops.h"
+#include "ops_lib.h"
 #include "steps.h"
 
 static void append_column(StringInfo buf, MigPlan *plan, MigOperation *op,

@@ -22,7 +22,7 @@
 #include "security.h"
 #include "state_ident.h"
 #include "jobs.h"
-#include "migrate_ext.h"
+#include "names.h"
 #include "steps.h"
 #include "worker_control.h"
 

@@ -29,6 +29,7 @@
 #include "utils/rel.h"
 
 #include "ddl.h"
+#include "names.h"
 #include "security.h"
 #include "version_ready.h"
 #include "views.h"

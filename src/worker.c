@@ -79,7 +79,7 @@
 #include "compat.h"
 #include "job_run.h"
 #include "jobs.h"
-#include "migrate_ext.h"
+#include "names.h"
 #include "settings.h"
 #include "worker_control.h"
 

@@ -67,7 +67,7 @@
 
 #include "compat.h"
 #include "jobs.h"
-#include "migrate_ext.h"
+#include "names.h"
 #include "settings.h"
 #include "worker_control.h"
 
