@@ -22,7 +22,9 @@ OBJS = \
 	src/job_run.o \
 	src/jobs.o \
 	src/migrate_ext.o \
-	src/migration.o \
+	src/migration_parse.o \
+	src/migration_parts.o \
+	src/migration_read.o \
 	src/model.o \
 	src/names.o \
 	src/ops.o \
