@@ -13,6 +13,8 @@ OBJS = \
 	src/column_dup.o \
 	src/ddl.o \
 	src/drop_guard.o \
+	src/dup_carry.o \
+	src/dup_final.o \
 	src/dual_write.o \
 	src/dual_write_setup.o \
 	src/event_guard.o \
