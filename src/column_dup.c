@@ -42,6 +42,7 @@
 
 #include "column_dup.h"
 #include "dup_carry.h"
+#include "dup_final.h"
 #include "ddl.h"
 #include "index_declare.h"
 #include "jobs.h"

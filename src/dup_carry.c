@@ -35,9 +35,9 @@
 #include "utils/ruleutils.h"
 #include "utils/syscache.h"
 
-#include "column_dup.h"
 #include "ddl.h"
 #include "dup_carry.h"
+#include "dup_final.h"
 #include "index_declare.h"
 #include "jobs.h"
 #include "names.h"

@@ -1,26 +1,46 @@
 /*-------------------------------------------------------------------------
  *
  * dup_carry.h
- *		Inside the column duplication (column_dup.c, dup_carry.c): the
- *		objects carried over to a shadow column and what complete does to
- *		them.
+ *		Column duplication's shared structs (MigDup, MigDupColumn), and the
+ *		carrying of constraints and indexes over to the shadow columns
+ *		(dup_carry.c).
  *
  *-------------------------------------------------------------------------
  */
 #ifndef MIG_DUP_CARRY_H
 #define MIG_DUP_CARRY_H
 
-#include "column_dup.h"
+#include "dup_final.h"
+#include "ops.h"
 
-/* an index or constraint made by this migration, and its name to be */
-typedef struct MigFinal
+typedef struct MigDupColumn
 {
-	Oid			objid;
-	char	   *name;
-	char		contype;		/* index becomes a 'u' or 'p' constraint, or 0 */
-	bool		deferrable;
-	bool		deferred;
-} MigFinal;
+	/* set by the caller */
+	MigModelColumn *col;		/* the column being duplicated */
+	const char *type;			/* the shadow's type, or NULL: the column's */
+	bool		drop_not_null;	/* the shadow may be null */
+	bool		set_not_null;	/* the shadow must not be null */
+	bool		has_default;	/* default_expr replaces the column's default */
+	const char *default_expr;	/* (NULL: none) */
+	bool		has_comment;	/* comment replaces the column's comment */
+	const char *comment;		/* (NULL: none) */
+	const char *up;				/* old -> new (NULL: the column's value) */
+	const char *down;			/* new -> old (NULL: the column's value) */
+	/* set by MigDupStart */
+	char	   *name;			/* name in the new version */
+	AttrNumber	old_attnum;
+	AttrNumber	attnum;			/* the shadow column */
+	MigModelColumn *shadow;		/* the shadow in the model */
+} MigDupColumn;
+
+typedef struct MigDup
+{
+	MigModelTable *table;
+	List	   *columns;		/* MigDupColumn * */
+	Oid			skip_conoid;	/* a constraint not carried over, or InvalidOid */
+	List	   *pending;		/* what complete renames or turns into constraints */
+} MigDup;
+
 
 /* what complete does to one carried-over object */
 typedef struct DupPending
@@ -33,17 +53,6 @@ typedef struct DupPending
 	bool		deferred;
 } DupPending;
 
-typedef enum NameKind
-{
-	NAME_COLUMN,
-	NAME_CONSTRAINT,
-	NAME_RELATION
-} NameKind;
-
-/* dup_final.c: the final names, and a free internal name */
-extern char *MigDupFreeName(NameKind kind, Oid relid, const char *prefix,
-							const char *name);
-extern MigFinal *MigDupFindFinal(MigPlan *plan, Oid objid);
 
 /* dup_carry.c: carry the constraints and indexes over to the shadows */
 extern void MigDupCarryConstraints(MigPlan *plan, MigDup *dup);

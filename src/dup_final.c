@@ -20,8 +20,7 @@
 #include "utils/lsyscache.h"
 #include "utils/syscache.h"
 
-#include "column_dup.h"
-#include "dup_carry.h"
+#include "dup_final.h"
 #include "names.h"
 #include "steps.h"
 
