@@ -45,6 +45,7 @@ OBJS = \
 	src/state.o \
 	src/state_ident.o \
 	src/steps.o \
+	src/subxact.o \
 	src/version_ready.o \
 	src/views.o \
 	src/views_drop.o \

@@ -275,7 +275,8 @@ MigBackfillBatch(MigJob *job, int batch_size)
 	}
 	else
 	{
-		SPIPlanPtr	plan;
+		/* read after PG_FINALLY: volatile across its longjmp */
+		SPIPlanPtr volatile plan;
 
 		refuse_row_security(job);
 		plan = batch_statement(bp);

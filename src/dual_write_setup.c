@@ -54,6 +54,7 @@
 #include "security.h"
 #include "settings.h"
 #include "state_ident.h"
+#include "subxact.h"
 
 static void check_rule(MigPlan *plan, MigRule *rule);
 static void refuse_generated(MigPlan *plan, MigRule *rule, Relation rel,
@@ -62,6 +63,24 @@ static char *rules_json(List *rules, Oid relid);
 static void install_table(MigPlan *plan, Oid relid);
 static void check_trigger_order(MigPlan *plan, Oid relid);
 
+/* MigCompileRule, in a subtransaction */
+typedef struct CompileRuleArgs
+{
+	Relation	rel;
+	const char *schema;
+	MigRule    *rule;
+	MigCompiledRule *compiled;
+} CompileRuleArgs;
+
+static void
+compile_rule_run(void *arg)
+{
+	CompileRuleArgs *args = (CompileRuleArgs *) arg;
+
+	MigCompileRule(args->rel, args->schema, args->rule->sql,
+				   args->rule->names, args->rule->target, args->compiled);
+}
+
 /*
  * Compile a rule in a subtransaction, so that with strict expressions off
  * its error becomes a warning.
@@ -69,35 +88,19 @@ static void check_trigger_order(MigPlan *plan, Oid relid);
 static void
 check_rule(MigPlan *plan, MigRule *rule)
 {
-	MemoryContext oldcontext = CurrentMemoryContext;
-	ResourceOwner oldowner = CurrentResourceOwner;
 	Relation	rel = relation_open(rule->relid, AccessShareLock);
 	const char *direction = rule->up ? "up" : "down";
 	MigCompiledRule compiled;
-	volatile bool compiled_ok = false;
+	CompileRuleArgs args;
+	ErrorData  *edata;
 
-	BeginInternalSubTransaction(NULL);
-	MemoryContextSwitchTo(oldcontext);
-	PG_TRY();
+	args.rel = rel;
+	args.schema = plan->schema;
+	args.rule = rule;
+	args.compiled = &compiled;
+	edata = MigSubxactRun(compile_rule_run, &args);
+	if (edata != NULL)
 	{
-		MigCompileRule(rel, plan->schema, rule->sql, rule->names, rule->target,
-					   &compiled);
-		compiled_ok = true;
-		ReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(oldcontext);
-		CurrentResourceOwner = oldowner;
-	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
-
-		MemoryContextSwitchTo(oldcontext);
-		edata = CopyErrorData();
-		FlushErrorState();
-		RollbackAndReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(oldcontext);
-		CurrentResourceOwner = oldowner;
-
 		ereport(mig_strict_expressions ? ERROR : WARNING,
 				errcode(edata->sqlerrcode),
 				errmsg("invalid %s expression \"%s\" in operations[%d] (%s) of migration \"%s\": %s",
@@ -112,8 +115,7 @@ check_rule(MigPlan *plan, MigRule *rule)
 				errhint("Writes that need this expression will fail until the migration is rolled back."));
 		FreeErrorData(edata);
 	}
-	PG_END_TRY();
-	if (compiled_ok)
+	else
 		refuse_generated(plan, rule, rel, &compiled);
 	relation_close(rel, AccessShareLock);
 }

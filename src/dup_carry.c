@@ -43,6 +43,7 @@
 #include "names.h"
 #include "ops_lib.h"
 #include "steps.h"
+#include "subxact.h"
 
 static Oid	attcollation(Oid relid, AttrNumber attnum);
 static List *parse_attnums(const char *text);
@@ -596,49 +597,47 @@ MigDupRetypedColumns(MigDup *dup)
  * changed.  If it does not apply to the new type, warn and go on; any other
  * error (a lock timeout above all) is raised.
  */
+typedef struct ExecOptionalArgs
+{
+	const char *sql;
+	Oid			relid;
+	bool		declare_index;
+} ExecOptionalArgs;
+
+static void
+exec_optional_run(void *arg)
+{
+	ExecOptionalArgs *args = (ExecOptionalArgs *) arg;
+
+	if (args->declare_index)
+		(void) MigIndexDeclareOnly(args->relid, args->sql);
+	else
+		MigExec(args->sql, args->relid);
+}
+
 bool
 MigDupExecOptional(const char *sql, Oid relid, const char *what, const char *column,
-			  bool declare_index)
+				   bool declare_index)
 {
-	MemoryContext oldcontext = CurrentMemoryContext;
-	ResourceOwner oldowner = CurrentResourceOwner;
-	bool		ok = true;
+	ExecOptionalArgs args;
+	ErrorData  *edata;
 
-	BeginInternalSubTransaction(NULL);
-	MemoryContextSwitchTo(oldcontext);
-	PG_TRY();
-	{
-		if (declare_index)
-			(void) MigIndexDeclareOnly(relid, sql);
-		else
-			MigExec(sql, relid);
-		ReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(oldcontext);
-		CurrentResourceOwner = oldowner;
-	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
+	args.sql = sql;
+	args.relid = relid;
+	args.declare_index = declare_index;
+	edata = MigSubxactRun(exec_optional_run, &args);
+	if (edata == NULL)
+		return true;
 
-		MemoryContextSwitchTo(oldcontext);
-		edata = CopyErrorData();
-		FlushErrorState();
-		RollbackAndReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(oldcontext);
-		CurrentResourceOwner = oldowner;
-
-		if (ERRCODE_TO_CATEGORY(edata->sqlerrcode) !=
-			ERRCODE_SYNTAX_ERROR_OR_ACCESS_RULE_VIOLATION ||
-			edata->sqlerrcode == ERRCODE_INSUFFICIENT_PRIVILEGE)
-			ReThrowError(edata);
-		ereport(WARNING,
-				errcode(edata->sqlerrcode),
-				errmsg("%s is not carried over to the new type of %s: %s",
-					   what, column, edata->message),
-				errdetail("The new version of the column does not have it, and it is gone once the migration completes."));
-		FreeErrorData(edata);
-		ok = false;
-	}
-	PG_END_TRY();
-	return ok;
+	if (ERRCODE_TO_CATEGORY(edata->sqlerrcode) !=
+		ERRCODE_SYNTAX_ERROR_OR_ACCESS_RULE_VIOLATION ||
+		edata->sqlerrcode == ERRCODE_INSUFFICIENT_PRIVILEGE)
+		ReThrowError(edata);
+	ereport(WARNING,
+			errcode(edata->sqlerrcode),
+			errmsg("%s is not carried over to the new type of %s: %s",
+				   what, column, edata->message),
+			errdetail("The new version of the column does not have it, and it is gone once the migration completes."));
+	FreeErrorData(edata);
+	return false;
 }

@@ -294,8 +294,9 @@ worker_run(const char *schema, Oid schema_oid)
 
 	for (;;)
 	{
-		MigJob	   *job;
-		bool		more = true;
+		/* both are read after PG_CATCH's longjmp: volatile */
+		MigJob	   *volatile job;
+		volatile bool more = true;
 
 		CHECK_FOR_INTERRUPTS();
 		reload_config();
