@@ -284,7 +284,7 @@ add_shadow(MigPlan *plan, MigDup *dup, MigDupColumn *dc)
 	dc->attnum = get_attnum(relid, shadow);
 	if (dc->attnum == InvalidAttrNumber)
 		elog(ERROR, "column \"%s\" was not added", shadow);
-	MigStepAdd(plan, MIG_PHASE_ROLLBACK, "drop_column", relid, dc->attnum,
+	MigStepAdd(plan, MIG_PHASE_ROLLBACK, MIG_STEP_DROP_COLUMN, relid, dc->attnum,
 			   InvalidOid, NULL, NULL);
 
 	carry_default(dup, dc, qtable);
@@ -467,21 +467,21 @@ MigDupFinish(MigPlan *plan, MigDup *dup)
 																	1, &isnull)));
 		}
 		foreach(sc, seqs)
-			MigStepAdd(plan, MIG_PHASE_COMPLETE, "sequence_owner", relid,
+			MigStepAdd(plan, MIG_PHASE_COMPLETE, MIG_STEP_SEQUENCE_OWNER, relid,
 					   dc->attnum, lfirst_oid(sc), NULL, NULL);
 	}
 	foreach(lc, dup->columns)
 	{
 		MigDupColumn *dc = lfirst(lc);
 
-		MigStepAdd(plan, MIG_PHASE_COMPLETE, "drop_column", relid,
+		MigStepAdd(plan, MIG_PHASE_COMPLETE, MIG_STEP_DROP_COLUMN, relid,
 				   dc->old_attnum, InvalidOid, NULL, NULL);
 	}
 	foreach(lc, dup->columns)
 	{
 		MigDupColumn *dc = lfirst(lc);
 
-		MigStepAdd(plan, MIG_PHASE_COMPLETE, "rename_column", relid,
+		MigStepAdd(plan, MIG_PHASE_COMPLETE, MIG_STEP_RENAME_COLUMN, relid,
 				   dc->attnum, InvalidOid, dc->name, NULL);
 	}
 	foreach(lc, dup->pending)
@@ -489,16 +489,16 @@ MigDupFinish(MigPlan *plan, MigDup *dup)
 		DupPending *p = lfirst(lc);
 
 		if (!p->is_index)
-			MigStepAdd(plan, MIG_PHASE_COMPLETE, "rename_constraint", relid,
+			MigStepAdd(plan, MIG_PHASE_COMPLETE, MIG_STEP_RENAME_CONSTRAINT, relid,
 					   InvalidAttrNumber, p->objid, p->name, NULL);
 		else if (p->contype == 'u' || p->contype == 'p')
-			MigStepAdd(plan, MIG_PHASE_COMPLETE, "constraint_using_index", relid,
+			MigStepAdd(plan, MIG_PHASE_COMPLETE, MIG_STEP_CONSTRAINT_USING_INDEX, relid,
 					   InvalidAttrNumber, p->objid, p->name,
 					   psprintf("%s%s%s", p->contype == 'p' ? "PRIMARY KEY" : "UNIQUE",
 								p->deferrable ? " DEFERRABLE" : "",
 								p->deferred ? " INITIALLY DEFERRED" : ""));
 		else
-			MigStepAdd(plan, MIG_PHASE_COMPLETE, "rename_index", relid,
+			MigStepAdd(plan, MIG_PHASE_COMPLETE, MIG_STEP_RENAME_INDEX, relid,
 					   InvalidAttrNumber, p->objid, p->name, NULL);
 	}
 }

@@ -35,8 +35,6 @@
 #include "names.h"
 #include "settings.h"
 
-#define MIG_MAX_BACKOFF_MS 10000
-
 /*
  * What the statement now running locks, for the final lock error: a table,
  * or a schema's advisory lock (held by whoever migrates that schema).

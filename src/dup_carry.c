@@ -320,7 +320,7 @@ MigDupCarryConstraints(MigPlan *plan, MigDup *dup)
 			MigExec(sql.data, relid);
 
 		dupoid = get_relation_constraint_oid(relid, dupname, false);
-		MigStepAdd(plan, MIG_PHASE_COMPLETE, "validate_constraint", relid,
+		MigStepAdd(plan, MIG_PHASE_COMPLETE, MIG_STEP_VALIDATE_CONSTRAINT, relid,
 				   InvalidAttrNumber, dupoid, NULL, NULL);
 		MigDupAddPending(dup, dupoid, false, name, 0, false, false);
 		MigDupRemember(plan, dupoid, name, 0, false, false);

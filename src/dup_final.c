@@ -92,14 +92,14 @@ MigDupRenameFinal(MigPlan *plan, Oid relid, const char *from, const char *to)
 			ReleaseSysCache(tup);
 			if (!mine)
 				continue;
-			MigStepAdd(plan, MIG_PHASE_COMPLETE, "rename_constraint", relid,
+			MigStepAdd(plan, MIG_PHASE_COMPLETE, MIG_STEP_RENAME_CONSTRAINT, relid,
 					   InvalidAttrNumber, final->objid, to, NULL);
 		}
 		else if ((final->contype == 'u' || final->contype == 'p') &&
 				 IndexGetRelation(final->objid, true) == relid)
 		{
 			/* renaming the index renames the constraint made from it */
-			MigStepAdd(plan, MIG_PHASE_COMPLETE, "rename_index", relid,
+			MigStepAdd(plan, MIG_PHASE_COMPLETE, MIG_STEP_RENAME_INDEX, relid,
 					   InvalidAttrNumber, final->objid, to, NULL);
 		}
 		else

@@ -49,12 +49,12 @@ add_check(MigPlan *plan, MigModelTable *table, MigCheck *check, bool validate)
 					 validate ? " NOT VALID" : ""),
 			table->relid);
 	if (validate)
-		MigStepAdd(plan, MIG_PHASE_COMPLETE, "validate_constraint", table->relid,
+		MigStepAdd(plan, MIG_PHASE_COMPLETE, MIG_STEP_VALIDATE_CONSTRAINT, table->relid,
 				   InvalidAttrNumber,
 				   get_relation_constraint_oid(table->relid, check->name, false),
 				   NULL, NULL);
 	/* a check that does not name the new column does not go with it */
-	MigStepAdd(plan, MIG_PHASE_ROLLBACK, "drop_constraint", table->relid,
+	MigStepAdd(plan, MIG_PHASE_ROLLBACK, MIG_STEP_DROP_CONSTRAINT, table->relid,
 			   InvalidAttrNumber,
 			   get_relation_constraint_oid(table->relid, check->name, false),
 			   NULL, NULL);
@@ -74,7 +74,7 @@ add_foreign_key(MigPlan *plan, MigModelTable *table, MigModelColumn *col,
 					 validate ? " NOT VALID" : ""),
 			table->relid);
 	if (validate)
-		MigStepAdd(plan, MIG_PHASE_COMPLETE, "validate_constraint", table->relid,
+		MigStepAdd(plan, MIG_PHASE_COMPLETE, MIG_STEP_VALIDATE_CONSTRAINT, table->relid,
 				   InvalidAttrNumber,
 				   get_relation_constraint_oid(table->relid, fk->name, false),
 				   NULL, NULL);
@@ -166,7 +166,7 @@ MigOpAlterColumn(MigPlan *plan, MigOperation *op)
 											MigQuoteTable(table->relid),
 											MigQuoteColumn(table->relid, dc->attnum)));
 		MigDupRemember(plan, indexoid, op->unique_name, 'u', false, false);
-		MigStepAdd(plan, MIG_PHASE_COMPLETE, "constraint_using_index",
+		MigStepAdd(plan, MIG_PHASE_COMPLETE, MIG_STEP_CONSTRAINT_USING_INDEX,
 				   table->relid, InvalidAttrNumber, indexoid, op->unique_name,
 				   "UNIQUE");
 	}

@@ -89,11 +89,11 @@ MigAddNotNullCheck(MigPlan *plan, Oid relid, AttrNumber attnum, const char *name
 					 MigQuoteColumn(relid, attnum)),
 			relid);
 	conoid = get_relation_constraint_oid(relid, check, false);
-	MigStepAdd(plan, MIG_PHASE_COMPLETE, "validate_constraint", relid,
+	MigStepAdd(plan, MIG_PHASE_COMPLETE, MIG_STEP_VALIDATE_CONSTRAINT, relid,
 			   InvalidAttrNumber, conoid, NULL, NULL);
-	MigStepAdd(plan, MIG_PHASE_COMPLETE, "set_not_null", relid,
+	MigStepAdd(plan, MIG_PHASE_COMPLETE, MIG_STEP_SET_NOT_NULL, relid,
 			   attnum, InvalidOid, NULL, NULL);
-	MigStepAdd(plan, MIG_PHASE_COMPLETE, "drop_constraint", relid,
+	MigStepAdd(plan, MIG_PHASE_COMPLETE, MIG_STEP_DROP_CONSTRAINT, relid,
 			   InvalidAttrNumber, conoid, NULL, NULL);
 }
 

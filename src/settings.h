@@ -19,6 +19,9 @@ extern int	mig_backfill_delay;		/* ms between backfill batches */
 extern int	mig_max_replication_lag;	/* ms of standby lag the backfill waits out */
 extern bool mig_start_jobs;			/* jobs of a new migration start unpaused */
 
+/* the cap of the doubling backoff that migrate_ext.retry_delay starts */
+#define MIG_MAX_BACKOFF_MS 10000
+
 extern void MigSettingsDefine(void);
 
 #endif							/* MIG_SETTINGS_H */

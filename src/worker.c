@@ -90,8 +90,6 @@
 /* errors other than lock timeouts a job survives */
 #define MIG_JOB_MAX_ATTEMPTS 3
 
-#define MIG_MAX_BACKOFF_MS 10000
-
 /* while something waits for a slot, the launcher looks this often */
 #define MIG_SLOT_RETRY_MS 1000
 
