@@ -19,11 +19,11 @@
 
 #include "ddl.h"
 #include "drop_guard.h"
+#include "dual_write_setup.h"
 #include "expr_precheck.h"
 #include "job_control.h"
 #include "job_run.h"
 #include "jobs.h"
-#include "dual_write_setup.h"
 #include "migration.h"
 #include "model.h"
 #include "ops.h"

@@ -58,20 +58,23 @@
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 #include "utils/wait_event.h"
+#include "pgstat.h"
+#include "replication/walsender.h"
+#include "replication/walsender_private.h"
+#include "storage/spin.h"
 
 #include "backfill.h"
 #include "backfill_heap.h"
 #include "backfill_snapshot.h"
 #include "backfill_storage.h"
+#include "dual_write.h"
 #include "jobs.h"
+#include "model.h"
+#include "names.h"
 #include "security.h"
 #include "settings.h"
-#include "dual_write.h"
-#include "names.h"
-#include "model.h"
 #include "worker_control.h"
 
-PG_FUNCTION_INFO_V1(mig_backfill);
 
 /* A column of the table that the backfill sets to itself (an up rule's target). */
 static AttrNumber
@@ -306,73 +309,52 @@ MigBackfillBatch(MigJob *job, int batch_size)
 	return rows;
 }
 
-/*
- * CALL mig.backfill(schema, batch_size): run the backfills of the active
- * migration in the foreground, paused or not.  Called outside a transaction
- * block, it commits after each batch; inside one, it does all the work in
- * that transaction.  The worker's lock keeps the background worker away
- * meanwhile.
- */
-Datum
-mig_backfill(PG_FUNCTION_ARGS)
+/* the largest replay lag of a streaming standby, in ms (0: none known) */
+static long
+max_apply_lag_ms(void)
 {
-	const char *schema;
-	int			batch_size;
-	bool		nonatomic;
-	MigJob	   *job;
-	MigJobKind	kind = MIG_JOB_BACKFILL;
-	Oid			schema_oid;
+	long		max = 0;
+	int			i;
 
-	if (PG_ARGISNULL(0))
-		ereport(ERROR,
-				errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				errmsg("schema must not be null"));
-	schema = pstrdup(NameStr(*PG_GETARG_NAME(0)));
-	MigRefuseReadOnly("mig.backfill", schema);
-	batch_size = PG_ARGISNULL(1) ? mig_backfill_batch_size : PG_GETARG_INT32(1);
-	if (batch_size < 1)
-		ereport(ERROR,
-				errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				errmsg("batch size must be at least 1"));
-
-	nonatomic = fcinfo->context && IsA(fcinfo->context, CallContext) &&
-		!castNode(CallContext, fcinfo->context)->atomic;
-
-	if (SPI_connect_ext(nonatomic ? SPI_OPT_NONATOMIC : 0) != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-
-	schema_oid = get_namespace_oid(schema, false);
-	MigCheckSchemaPrivilege(schema_oid, schema);
-	MigWorkerLockForeground(schema_oid, schema);
-
-	PG_TRY();
+	if (WalSndCtl == NULL)
+		return 0;
+	for (i = 0; i < max_wal_senders; i++)
 	{
-		/* each batch's job is read again: the cursor is the committed one */
-		while ((job = MigJobNext(schema, true, &kind)) != NULL)
-		{
-			(void) MigBackfillBatch(job, batch_size);
-			if (job->next_block >= job->end_block)
-				ereport(NOTICE,
-						errmsg("backfilled table \"%s\": " INT64_FORMAT " rows in " INT64_FORMAT " blocks",
-							   get_rel_name(job->relid) ? get_rel_name(job->relid) : "?",
-							   job->rows_done, job->end_block));
-			if (nonatomic)
-				SPI_commit();
-			CHECK_FOR_INTERRUPTS();
-			if (mig_backfill_delay > 0)
-			{
-				(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-								 mig_backfill_delay, PG_WAIT_EXTENSION);
-				ResetLatch(MyLatch);
-				CHECK_FOR_INTERRUPTS();
-			}
-		}
+		WalSnd	   *walsnd = &WalSndCtl->walsnds[i];
+		TimeOffset	lag;
+		pid_t		pid;
+		WalSndState state;
+
+		SpinLockAcquire(&walsnd->mutex);
+		pid = walsnd->pid;
+		state = walsnd->state;
+		lag = walsnd->applyLag;
+		SpinLockRelease(&walsnd->mutex);
+		if (pid != 0 && state == WALSNDSTATE_STREAMING && lag > 0)
+			max = Max(max, (long) (lag / 1000));
 	}
-	PG_FINALLY();
+	return max;
+}
+
+/*
+ * Between two backfill batches: the pause of migrate_ext.backfill_delay,
+ * then, while a streaming standby's replay lag is above
+ * migrate_ext.max_replication_lag, waits of at most a second.  Both the
+ * worker and CALL mig.backfill call it, each with its own way of sleeping.
+ */
+void
+MigBackfillThrottle(const char *what, MigSleepFn sleep)
+{
+	long		lag;
+
+	if (mig_backfill_delay > 0)
+		sleep(mig_backfill_delay);
+	while (mig_max_replication_lag > 0 &&
+		   (lag = max_apply_lag_ms()) > mig_max_replication_lag)
 	{
-		MigWorkerUnlockForeground(schema_oid);
+		pgstat_report_activity(STATE_RUNNING,
+							   psprintf("migrate_ext: %s waits: standby replay lag %ld ms is above migrate_ext.max_replication_lag",
+										what, lag));
+		sleep(Min(mig_max_replication_lag, 1000));
 	}
-	PG_END_TRY();
-	SPI_finish();
-	PG_RETURN_VOID();
 }

@@ -18,4 +18,14 @@
 struct MigJob;
 extern int64 MigBackfillBatch(struct MigJob *job, int batch_size);
 
+/* a way to sleep ms milliseconds, interruptible */
+typedef void (*MigSleepFn) (int ms);
+
+/*
+ * Between two backfill batches: migrate_ext.backfill_delay, then wait while
+ * a standby lags more than migrate_ext.max_replication_lag.  what names the
+ * job in the activity shown while waiting.
+ */
+extern void MigBackfillThrottle(const char *what, MigSleepFn sleep);
+
 #endif							/* MIG_BACKFILL_H */

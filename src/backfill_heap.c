@@ -35,7 +35,6 @@
 #include "catalog/pg_class.h"
 #include "catalog/pg_index.h"
 #include "executor/executor.h"
-#include "backfill_snapshot.h"
 #include "miscadmin.h"
 #include "nodes/execnodes.h"
 #include "utils/acl.h"
@@ -46,6 +45,7 @@
 #include "utils/syscache.h"
 
 #include "backfill_heap.h"
+#include "backfill_snapshot.h"
 #include "compat.h"
 #include "dual_write.h"
 

@@ -43,7 +43,6 @@
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "executor/tuptable.h"
-#include "backfill_snapshot.h"
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "storage/bufmgr.h"
@@ -52,6 +51,7 @@
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 
+#include "backfill_snapshot.h"
 #include "backfill_storage.h"
 #include "compat.h"
 #include "jobs.h"

@@ -41,9 +41,9 @@
 #include "utils/syscache.h"
 
 #include "column_dup.h"
+#include "ddl.h"
 #include "dup_carry.h"
 #include "dup_final.h"
-#include "ddl.h"
 #include "index_declare.h"
 #include "jobs.h"
 #include "names.h"

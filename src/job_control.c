@@ -30,16 +30,20 @@
 #include "nodes/parsenodes.h"
 #include "storage/latch.h"
 #include "utils/builtins.h"
+#include "utils/lsyscache.h"
 #include "utils/timestamp.h"
 #include "utils/wait_event.h"
 
-#include "jobs.h"
-#include "security.h"
-#include "state.h"
+#include "backfill.h"
 #include "job_control.h"
 #include "job_run.h"
+#include "jobs.h"
+#include "security.h"
+#include "settings.h"
+#include "state.h"
 #include "worker_control.h"
 
+PG_FUNCTION_INFO_V1(mig_backfill);
 PG_FUNCTION_INFO_V1(mig_wait);
 PG_FUNCTION_INFO_V1(mig_pause);
 PG_FUNCTION_INFO_V1(mig_resume);
@@ -318,4 +322,80 @@ unfinished_jobs(const char *schema, const char *migration)
 	if (SPI_processed == 0)
 		return NULL;
 	return SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+}
+
+/* CALL mig.backfill's sleep between batches: interruptible */
+static void
+foreground_sleep(int ms)
+{
+	(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+					 ms, PG_WAIT_EXTENSION);
+	ResetLatch(MyLatch);
+	CHECK_FOR_INTERRUPTS();
+}
+
+/*
+ * CALL mig.backfill(schema, batch_size): run the backfills of the active
+ * migration in the foreground, paused or not.  Called outside a transaction
+ * block, it commits after each batch; inside one, it does all the work in
+ * that transaction.  The worker's lock keeps the background worker away
+ * meanwhile.
+ */
+Datum
+mig_backfill(PG_FUNCTION_ARGS)
+{
+	const char *schema;
+	int			batch_size;
+	bool		nonatomic;
+	MigJob	   *job;
+	MigJobKind	kind = MIG_JOB_BACKFILL;
+	Oid			schema_oid;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				errmsg("schema must not be null"));
+	schema = pstrdup(NameStr(*PG_GETARG_NAME(0)));
+	MigRefuseReadOnly("mig.backfill", schema);
+	batch_size = PG_ARGISNULL(1) ? mig_backfill_batch_size : PG_GETARG_INT32(1);
+	if (batch_size < 1)
+		ereport(ERROR,
+				errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				errmsg("batch size must be at least 1"));
+
+	nonatomic = fcinfo->context && IsA(fcinfo->context, CallContext) &&
+		!castNode(CallContext, fcinfo->context)->atomic;
+
+	if (SPI_connect_ext(nonatomic ? SPI_OPT_NONATOMIC : 0) != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+
+	schema_oid = get_namespace_oid(schema, false);
+	MigCheckSchemaPrivilege(schema_oid, schema);
+	MigWorkerLockForeground(schema_oid, schema);
+
+	PG_TRY();
+	{
+		/* each batch's job is read again: the cursor is the committed one */
+		while ((job = MigJobNext(schema, true, &kind)) != NULL)
+		{
+			(void) MigBackfillBatch(job, batch_size);
+			if (job->next_block >= job->end_block)
+				ereport(NOTICE,
+						errmsg("backfilled table \"%s\": " INT64_FORMAT " rows in " INT64_FORMAT " blocks",
+							   get_rel_name(job->relid) ? get_rel_name(job->relid) : "?",
+							   job->rows_done, job->end_block));
+			if (nonatomic)
+				SPI_commit();
+			CHECK_FOR_INTERRUPTS();
+			/* the worker's throttle: backfill_delay, max_replication_lag */
+			MigBackfillThrottle(MigJobDescribe(job), foreground_sleep);
+		}
+	}
+	PG_FINALLY();
+	{
+		MigWorkerUnlockForeground(schema_oid);
+	}
+	PG_END_TRY();
+	SPI_finish();
+	PG_RETURN_VOID();
 }

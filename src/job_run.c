@@ -27,6 +27,7 @@
 #include "tcop/pquery.h"
 #include "tcop/tcopprot.h"
 #include "tcop/utility.h"
+#include "pgstat.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
@@ -320,45 +321,6 @@ MigJobValidate(MigJob *job)
 }
 
 void
-MigJobRunInline(MigJob *job)
-{
-	MigJobIdentify(job);
-	switch (job->kind)
-	{
-		case MIG_JOB_INDEX:
-			{
-				bool		valid;
-				Oid			indexoid = job_index(job, &valid);
-
-				if (!valid)
-					MigExec(psprintf("REINDEX INDEX %s",
-									 quote_qualified_identifier(get_namespace_name(get_rel_namespace(indexoid)),
-																job->name)),
-							job->relid);
-				index_moved(job, indexoid);
-				MigJobSetDone(job);
-				break;
-			}
-		case MIG_JOB_BACKFILL:
-			/* an empty table takes one batch too: it marks the job done */
-			do
-			{
-				(void) MigBackfillBatch(job, mig_backfill_batch_size);
-			} while (job->next_block < job->end_block);
-			break;
-		case MIG_JOB_VALIDATE:
-			MigJobValidate(job);
-			break;
-		case MIG_JOB_DROP_INDEX:
-			if (OidIsValid(job->objid) && get_rel_name(job->objid) != NULL)
-				MigExec(psprintf("DROP INDEX IF EXISTS %s", MigQuoteTable(job->objid)),
-						job->relid);
-			MigJobDelete(job);
-			break;
-	}
-}
-
-void
 MigJobsDropLeftovers(const char *schema, const char *migration)
 {
 	Oid			argtypes[2] = {NAMEOID, TEXTOID};
@@ -437,4 +399,178 @@ MigJobsRunAllInline(const char *schema, const char *migration, bool say)
 					errdetail("The migration was started in this transaction, so no background worker can run them."));
 		MigJobRunInline(job);
 	}
+}
+
+/* ----------------------------------------------------------------
+ * The kinds of job: how each is described, how the worker runs one unit
+ * of it, and how it runs inline.
+ * ----------------------------------------------------------------
+ */
+
+static char *
+describe_index(MigJob *job, const char *qtable)
+{
+	return psprintf("index %s on %s", quote_identifier(job->name), qtable);
+}
+
+static char *
+describe_backfill(MigJob *job, const char *qtable)
+{
+	return psprintf("backfill of %s", qtable);
+}
+
+static char *
+describe_validate(MigJob *job, const char *qtable)
+{
+	char	   *con = job->objname ? job->objname :
+		get_constraint_name(job->objid);
+
+	return psprintf("validation of constraint %s on %s",
+					con ? quote_identifier(con) : "?", qtable);
+}
+
+static char *
+describe_drop_index(MigJob *job, const char *qtable)
+{
+	char	   *index = job->objname ? job->objname : get_rel_name(job->objid);
+
+	return psprintf("drop of index %s on %s",
+					index ? quote_identifier(index) : "?", qtable);
+}
+
+/*
+ * One unit of work of a job in the worker, outside any transaction: each
+ * starts and commits its own.  Returns whether the job has more to do.
+ */
+static bool
+unit_index(MigJob *job, const char *what, MigSleepFn sleep)
+{
+	pgstat_report_activity(STATE_RUNNING,
+						   psprintf("migrate_ext job %d of migration \"%s\": building %s concurrently",
+									job->seq, job->migration, what));
+	MigJobBuildIndexConcurrently(job);
+	return false;
+}
+
+static bool
+unit_backfill(MigJob *job, const char *what, MigSleepFn sleep)
+{
+	bool		paused;
+
+	pgstat_report_activity(STATE_RUNNING,
+						   psprintf("migrate_ext job %d of migration \"%s\": %s, block " INT64_FORMAT " of " INT64_FORMAT,
+									job->seq, job->migration, what,
+									job->next_block, job->end_block));
+	MigWorkStart();
+	(void) MigBackfillBatch(job, mig_backfill_batch_size);
+	paused = MigJobPaused(job);
+	MigWorkCommit();
+	pgstat_report_stat(false);
+	/* done, or paused: read the queue again (it skips paused jobs) */
+	if (job->next_block >= job->end_block || paused)
+		return false;
+	pgstat_report_activity(STATE_IDLE, NULL);
+	MigBackfillThrottle(what, sleep);
+	return true;
+}
+
+static bool
+unit_validate(MigJob *job, const char *what, MigSleepFn sleep)
+{
+	pgstat_report_activity(STATE_RUNNING,
+						   psprintf("migrate_ext job %d of migration \"%s\": %s",
+									job->seq, job->migration, what));
+	MigWorkStart();
+	MigJobValidate(job);
+	MigWorkCommit();
+	return false;
+}
+
+static bool
+unit_drop_index(MigJob *job, const char *what, MigSleepFn sleep)
+{
+	pgstat_report_activity(STATE_RUNNING,
+						   psprintf("migrate_ext job %d of migration \"%s\": %s concurrently",
+									job->seq, job->migration, what));
+	MigJobDropIndexConcurrently(job);
+	return false;
+}
+
+/* All of a job in the caller's transaction (SPI connected). */
+static void
+inline_index(MigJob *job)
+{
+	bool		valid;
+	Oid			indexoid = job_index(job, &valid);
+
+	if (!valid)
+		MigExec(psprintf("REINDEX INDEX %s",
+						 quote_qualified_identifier(get_namespace_name(get_rel_namespace(indexoid)),
+													job->name)),
+				job->relid);
+	index_moved(job, indexoid);
+	MigJobSetDone(job);
+}
+
+static void
+inline_backfill(MigJob *job)
+{
+	/* an empty table takes one batch too: it marks the job done */
+	do
+	{
+		(void) MigBackfillBatch(job, mig_backfill_batch_size);
+	} while (job->next_block < job->end_block);
+}
+
+static void
+inline_drop_index(MigJob *job)
+{
+	if (OidIsValid(job->objid) && get_rel_name(job->objid) != NULL)
+		MigExec(psprintf("DROP INDEX IF EXISTS %s", MigQuoteTable(job->objid)),
+				job->relid);
+	MigJobDelete(job);
+}
+
+typedef struct JobKindOps
+{
+	char	   *(*describe) (MigJob *job, const char *qtable);
+	bool		(*run_unit) (MigJob *job, const char *what, MigSleepFn sleep);
+	void		(*run_inline) (MigJob *job);
+} JobKindOps;
+
+static const JobKindOps job_kinds[] =
+{
+	[MIG_JOB_INDEX] = {describe_index, unit_index, inline_index},
+	[MIG_JOB_BACKFILL] = {describe_backfill, unit_backfill, inline_backfill},
+	[MIG_JOB_VALIDATE] = {describe_validate, unit_validate, MigJobValidate},
+	[MIG_JOB_DROP_INDEX] = {describe_drop_index, unit_drop_index, inline_drop_index},
+};
+
+char *
+MigJobDescribe(MigJob *job)
+{
+	const char *table;
+	char	   *qtable;
+
+	if (job->description != NULL)
+		return job->description;
+	table = job->relname ? NULL : get_rel_name(job->relid);
+	qtable = job->relname ? job->relname : table ?
+		quote_qualified_identifier(get_namespace_name(get_rel_namespace(job->relid)), table) :
+		psprintf("%u", job->relid);
+	job->description = job_kinds[job->kind].describe(job, qtable);
+	return job->description;
+}
+
+bool
+MigJobRunUnit(MigJob *job, MigSleepFn sleep)
+{
+	return job_kinds[job->kind].run_unit(job, MigJobDescribe(job), sleep);
+}
+
+void
+MigJobRunInline(MigJob *job)
+{
+	MigJobIdentify(job);
+	job_kinds[job->kind].run_inline(job);
 }

@@ -379,51 +379,6 @@ MigJobSetBackfillProgress(MigJob *job, int64 next_block, int64 rows)
 	job->rows_done += rows;
 }
 
-char *
-MigJobDescribe(MigJob *job)
-{
-	const char *table;
-	char	   *qtable;
-
-	if (job->description != NULL)
-		return job->description;
-	table = job->relname ? NULL : get_rel_name(job->relid);
-	qtable = job->relname ? job->relname : table ?
-		quote_qualified_identifier(get_namespace_name(get_rel_namespace(job->relid)), table) :
-		psprintf("%u", job->relid);
-	switch (job->kind)
-	{
-		case MIG_JOB_INDEX:
-			job->description = psprintf("index %s on %s",
-										quote_identifier(job->name), qtable);
-			break;
-		case MIG_JOB_BACKFILL:
-			job->description = psprintf("backfill of %s", qtable);
-			break;
-		case MIG_JOB_VALIDATE:
-			{
-				char	   *con = job->objname ? job->objname :
-					get_constraint_name(job->objid);
-
-				job->description = psprintf("validation of constraint %s on %s",
-											con ? quote_identifier(con) : "?",
-											qtable);
-				break;
-			}
-		case MIG_JOB_DROP_INDEX:
-			{
-				char	   *index = job->objname ? job->objname :
-					get_rel_name(job->objid);
-
-				job->description = psprintf("drop of index %s on %s",
-											index ? quote_identifier(index) : "?",
-											qtable);
-				break;
-			}
-	}
-	return job->description;
-}
-
 /* the error of a backfill restored from a dump before it was done */
 static void
 restored_backfill_error(const char *qtable, const char *migration,

@@ -111,12 +111,6 @@ extern void MigJobSetFailed(MigJob *job, const char *error, bool counts,
 extern void MigJobSetBackfillProgress(MigJob *job, int64 next_block,
 									  int64 rows);
 
-/*
- * A job's description for pg_stat_activity and messages; the first call
- * must be in a transaction (it reads the catalogs), later ones need not.
- */
-extern char *MigJobDescribe(MigJob *job);
-
 /* Does the schema's active migration have unfinished, unpaused jobs? */
 extern bool MigJobsPending(const char *schema);
 

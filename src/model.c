@@ -25,8 +25,8 @@
 #include "utils/rel.h"
 #include "utils/syscache.h"
 
-#include "names.h"
 #include "model.h"
+#include "names.h"
 
 static void model_load_columns(MigModelTable *table);
 

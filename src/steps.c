@@ -18,11 +18,11 @@
 
 #include "compat.h"
 #include "ddl.h"
+#include "jobs.h"
 #include "model.h"
+#include "names.h"
 #include "security.h"
 #include "state_ident.h"
-#include "jobs.h"
-#include "names.h"
 #include "steps.h"
 #include "worker_control.h"
 

@@ -59,7 +59,6 @@
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
-#include "backfill_snapshot.h"
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "nodes/supportnodes.h"
@@ -71,6 +70,7 @@
 #include "utils/memutils.h"
 #include "utils/rel.h"
 
+#include "backfill_snapshot.h"
 #include "compat.h"
 #include "state_ident.h"
 #include "version_ready.h"

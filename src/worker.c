@@ -99,11 +99,8 @@ PGDLLEXPORT void mig_scanner_main(Datum arg);
 
 static bool worker_lock_try(Oid schema_oid);
 static void worker_run(const char *schema, Oid schema_oid);
-static bool worker_unit(MigJob *job);
 static void worker_failure(MigJob *job, ErrorData *edata, int *backoff_ms);
 static void worker_sleep(int ms);
-static void worker_throttle(MigJob *job);
-static long max_apply_lag_ms(void);
 static void reload_config(void);
 static bool database_exists_on_disk(Oid dboid);
 static bool extension_present(void);
@@ -152,105 +149,6 @@ worker_sleep(int ms)
 	reload_config();
 }
 
-/* the largest replay lag of a streaming standby, in ms (0: none known) */
-static long
-max_apply_lag_ms(void)
-{
-	long		max = 0;
-	int			i;
-
-	if (WalSndCtl == NULL)
-		return 0;
-	for (i = 0; i < max_wal_senders; i++)
-	{
-		WalSnd	   *walsnd = &WalSndCtl->walsnds[i];
-		TimeOffset	lag;
-		pid_t		pid;
-		WalSndState state;
-
-		SpinLockAcquire(&walsnd->mutex);
-		pid = walsnd->pid;
-		state = walsnd->state;
-		lag = walsnd->applyLag;
-		SpinLockRelease(&walsnd->mutex);
-		if (pid != 0 && state == WALSNDSTATE_STREAMING && lag > 0)
-			max = Max(max, (long) (lag / 1000));
-	}
-	return max;
-}
-
-/* between backfill batches: the delay, then wait while standbys lag */
-static void
-worker_throttle(MigJob *job)
-{
-	long		lag;
-
-	if (mig_backfill_delay > 0)
-		worker_sleep(mig_backfill_delay);
-	while (mig_max_replication_lag > 0 &&
-		   (lag = max_apply_lag_ms()) > mig_max_replication_lag)
-	{
-		pgstat_report_activity(STATE_RUNNING,
-							   psprintf("migrate_ext: %s waits: standby replay lag %ld ms is above migrate_ext.max_replication_lag",
-										MigJobDescribe(job), lag));
-		worker_sleep(Min(mig_max_replication_lag, 1000));
-	}
-}
-
-/*
- * One unit of work of a job, in transactions of its own.  Returns false
- * when the job has nothing left.
- */
-static bool
-worker_unit(MigJob *job)
-{
-	char	   *what = MigJobDescribe(job);
-	bool		paused;
-
-	switch (job->kind)
-	{
-		case MIG_JOB_INDEX:
-			pgstat_report_activity(STATE_RUNNING,
-								   psprintf("migrate_ext job %d of migration \"%s\": building %s concurrently",
-											job->seq, job->migration, what));
-			MigJobBuildIndexConcurrently(job);
-			return false;
-
-		case MIG_JOB_BACKFILL:
-			pgstat_report_activity(STATE_RUNNING,
-								   psprintf("migrate_ext job %d of migration \"%s\": %s, block " INT64_FORMAT " of " INT64_FORMAT,
-											job->seq, job->migration, what,
-											job->next_block, job->end_block));
-			MigWorkStart();
-			(void) MigBackfillBatch(job, mig_backfill_batch_size);
-			paused = MigJobPaused(job);
-			MigWorkCommit();
-			pgstat_report_stat(false);
-			/* done, or paused: read the queue again (it skips paused jobs) */
-			if (job->next_block >= job->end_block || paused)
-				return false;
-			pgstat_report_activity(STATE_IDLE, NULL);
-			worker_throttle(job);
-			return true;
-
-		case MIG_JOB_DROP_INDEX:
-			pgstat_report_activity(STATE_RUNNING,
-								   psprintf("migrate_ext job %d of migration \"%s\": %s concurrently",
-											job->seq, job->migration, what));
-			MigJobDropIndexConcurrently(job);
-			return false;
-
-		case MIG_JOB_VALIDATE:
-			pgstat_report_activity(STATE_RUNNING,
-								   psprintf("migrate_ext job %d of migration \"%s\": %s",
-											job->seq, job->migration, what));
-			MigWorkStart();
-			MigJobValidate(job);
-			MigWorkCommit();
-			return false;
-	}
-	return false;
-}
 
 /* record a failed unit; sleeps before the retry */
 static void
@@ -317,7 +215,7 @@ worker_run(const char *schema, Oid schema_oid)
 		{
 			PG_TRY();
 			{
-				more = worker_unit(job);
+				more = MigJobRunUnit(job, worker_sleep);
 				backoff_ms = Max(mig_retry_delay, 10);
 			}
 			PG_CATCH();
