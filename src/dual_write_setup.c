@@ -383,9 +383,8 @@ MigDualWriteRemove(const char *schema, const char *migration)
 
 	MigAsExtensionOwner(&save);
 	if (SPI_execute_with_args("DELETE FROM mig.dual_writes WHERE schema = $1 AND migration = $2",
-							  2, argtypes, values, NULL, false, 0) != SPI_OK_DELETE ||
-		SPI_execute_with_args("DELETE FROM mig.job_queue WHERE schema = $1 AND migration = $2",
 							  2, argtypes, values, NULL, false, 0) != SPI_OK_DELETE)
 		elog(ERROR, "could not forget dual-write rules");
 	MigAsCaller(&save);
+	MigJobsForget(schema, migration);
 }

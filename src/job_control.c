@@ -53,14 +53,6 @@ PG_FUNCTION_INFO_V1(mig_waiting_for_worker_slot);
 /* how often mig.wait looks at the jobs */
 #define MIG_WAIT_POLL_MS 200
 
-typedef struct JobCounts
-{
-	int64		unfinished;		/* pending or running, not paused */
-	int64		paused;
-	int64		failed;
-	char	   *summary;		/* mig.job_summary */
-} JobCounts;
-
 static const char *
 schema_arg(FunctionCallInfo fcinfo)
 {
@@ -69,32 +61,6 @@ schema_arg(FunctionCallInfo fcinfo)
 				errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				errmsg("schema must not be null"));
 	return pstrdup(NameStr(*PG_GETARG_NAME(0)));
-}
-
-static void
-count_jobs(const char *schema, const char *migration, JobCounts *counts)
-{
-	Oid			argtypes[2] = {NAMEOID, TEXTOID};
-	Datum		values[2];
-	HeapTuple	tup;
-	TupleDesc	desc;
-	bool		isnull;
-
-	values[0] = DirectFunctionCall1(namein, CStringGetDatum(schema));
-	values[1] = CStringGetTextDatum(migration);
-	if (SPI_execute_with_args("SELECT count(*) FILTER (WHERE state IN ('pending', 'running') AND NOT paused),"
-							  " count(*) FILTER (WHERE state IN ('pending', 'running') AND paused),"
-							  " count(*) FILTER (WHERE state = 'failed'),"
-							  " mig.job_summary($1)"
-							  " FROM mig.job_queue WHERE schema = $1 AND migration = $2",
-							  2, argtypes, values, NULL, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not read the job queue");
-	tup = SPI_tuptable->vals[0];
-	desc = SPI_tuptable->tupdesc;
-	counts->unfinished = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
-	counts->paused = DatumGetInt64(SPI_getbinval(tup, desc, 2, &isnull));
-	counts->failed = DatumGetInt64(SPI_getbinval(tup, desc, 3, &isnull));
-	counts->summary = SPI_getvalue(tup, desc, 4);
 }
 
 /*
@@ -131,7 +97,7 @@ mig_wait(PG_FUNCTION_ARGS)
 	for (;;)
 	{
 		MigActive  *active = MigStateGetActive(schema);
-		JobCounts	counts;
+		MigJobCounts	counts;
 		bool		here;
 
 		if (active == NULL)
@@ -146,7 +112,7 @@ mig_wait(PG_FUNCTION_ARGS)
 					errdetail("It would hold a snapshot while it waits, and a concurrent index build of the migration waits for every older snapshot."),
 					errhint("Run CALL mig.wait('%s') on its own.", schema));
 
-		count_jobs(schema, active->name, &counts);
+		MigJobsCount(schema, active->name, &counts);
 		if (counts.failed > 0)
 			ereport(ERROR,
 					errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -188,9 +154,6 @@ set_paused(FunctionCallInfo fcinfo, bool pause)
 {
 	const char *schema = schema_arg(fcinfo);
 	MigActive  *active;
-	Oid			argtypes[2] = {NAMEOID, TEXTOID};
-	Datum		values[2];
-	MigOwnerSave save;
 	uint64		n;
 	char	   *result;
 
@@ -204,23 +167,7 @@ set_paused(FunctionCallInfo fcinfo, bool pause)
 				errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				errmsg("no migration is in progress in schema \"%s\"", schema));
 
-	values[0] = DirectFunctionCall1(namein, CStringGetDatum(schema));
-	values[1] = CStringGetTextDatum(active->name);
-	MigAsExtensionOwner(&save);
-	if (SPI_execute_with_args(pause ?
-							  "UPDATE mig.job_queue SET paused = true"
-							  " WHERE schema = $1 AND migration = $2"
-							  "   AND state IN ('pending', 'running') AND NOT paused" :
-							  "UPDATE mig.job_queue SET paused = false,"
-							  "   state = CASE state WHEN 'failed' THEN 'pending' ELSE state END,"
-							  "   attempts = CASE state WHEN 'failed' THEN 0 ELSE attempts END,"
-							  "   finished_at = CASE state WHEN 'failed' THEN NULL ELSE finished_at END"
-							  " WHERE schema = $1 AND migration = $2"
-							  "   AND (paused OR state = 'failed')",
-							  2, argtypes, values, NULL, false, 0) != SPI_OK_UPDATE)
-		elog(ERROR, "could not update the job queue");
-	n = SPI_processed;
-	MigAsCaller(&save);
+	n = MigJobsSetPaused(schema, active->name, pause);
 
 	if (pause)
 		result = psprintf("paused " UINT64_FORMAT " jobs of migration \"%s\"", n, active->name);
@@ -274,14 +221,6 @@ mig_waiting_for_worker_slot(PG_FUNCTION_ARGS)
 	PG_RETURN_BOOL(MigWorkerWaitingForSlot(NameStr(*PG_GETARG_NAME(0))));
 }
 
-static char *unfinished_jobs(const char *schema, const char *migration);
-
-static Datum
-name_datum(const char *name)
-{
-	return DirectFunctionCall1(namein, CStringGetDatum(name));
-}
-
 void
 MigJobsFinishForComplete(const char *schema, const char *migration)
 {
@@ -291,7 +230,7 @@ MigJobsFinishForComplete(const char *schema, const char *migration)
 	MigJobsCheckRestored(schema, migration);
 	if (here)
 		MigJobsRunAllInline(schema, migration, true);
-	progress = unfinished_jobs(schema, migration);
+	progress = MigJobsUnfinished(schema, migration);
 	if (progress == NULL)
 		return;
 
@@ -305,23 +244,6 @@ MigJobsFinishForComplete(const char *schema, const char *migration)
 			errdetail("Jobs: %s.", progress),
 			errhint("Wait for them with CALL mig.wait('%s') (resume paused ones with mig.resume('%s')), then complete the migration.",
 					schema, schema));
-}
-
-/* "kind object on table: state (progress)" of each unfinished job, or NULL */
-static char *
-unfinished_jobs(const char *schema, const char *migration)
-{
-	Oid			argtypes[2] = {NAMEOID, TEXTOID};
-	Datum		values[2] = {name_datum(schema), CStringGetTextDatum(migration)};
-
-	if (SPI_execute_with_args("SELECT mig.job_summary($1)"
-							  " WHERE EXISTS (SELECT 1 FROM mig.job_queue"
-							  "   WHERE schema = $1 AND migration = $2 AND state <> 'done')",
-							  2, argtypes, values, NULL, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not read the jobs of migration \"%s\"", migration);
-	if (SPI_processed == 0)
-		return NULL;
-	return SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 }
 
 /* CALL mig.backfill's sleep between batches: interruptible */

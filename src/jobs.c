@@ -511,3 +511,95 @@ MigJobsPending(const char *schema)
 		elog(ERROR, "could not read the job queue");
 	return SPI_processed > 0;
 }
+
+void
+MigJobsCount(const char *schema, const char *migration, MigJobCounts *counts)
+{
+	Oid			argtypes[2] = {NAMEOID, TEXTOID};
+	Datum		values[2];
+	HeapTuple	tup;
+	TupleDesc	desc;
+	bool		isnull;
+
+	values[0] = name_datum(schema);
+	values[1] = CStringGetTextDatum(migration);
+	if (SPI_execute_with_args("SELECT count(*) FILTER (WHERE state IN ('pending', 'running') AND NOT paused),"
+							  " count(*) FILTER (WHERE state IN ('pending', 'running') AND paused),"
+							  " count(*) FILTER (WHERE state = 'failed'),"
+							  " mig.job_summary($1)"
+							  " FROM mig.job_queue WHERE schema = $1 AND migration = $2",
+							  2, argtypes, values, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the job queue");
+	tup = SPI_tuptable->vals[0];
+	desc = SPI_tuptable->tupdesc;
+	counts->unfinished = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
+	counts->paused = DatumGetInt64(SPI_getbinval(tup, desc, 2, &isnull));
+	counts->failed = DatumGetInt64(SPI_getbinval(tup, desc, 3, &isnull));
+	counts->summary = SPI_getvalue(tup, desc, 4);
+}
+
+/* "kind object on table: state (progress)" of each unfinished job, or NULL */
+char *
+MigJobsUnfinished(const char *schema, const char *migration)
+{
+	Oid			argtypes[2] = {NAMEOID, TEXTOID};
+	Datum		values[2] = {name_datum(schema), CStringGetTextDatum(migration)};
+
+	if (SPI_execute_with_args("SELECT mig.job_summary($1)"
+							  " WHERE EXISTS (SELECT 1 FROM mig.job_queue"
+							  "   WHERE schema = $1 AND migration = $2 AND state <> 'done')",
+							  2, argtypes, values, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the jobs of migration \"%s\"", migration);
+	if (SPI_processed == 0)
+		return NULL;
+	return SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+}
+
+/*
+ * mig.pause and mig.resume: pause the migration's unfinished jobs, or
+ * resume its paused and failed ones.  Returns how many changed.
+ */
+uint64
+MigJobsSetPaused(const char *schema, const char *migration, bool pause)
+{
+	Oid			argtypes[2] = {NAMEOID, TEXTOID};
+	Datum		values[2];
+	MigOwnerSave save;
+	uint64		n;
+
+	values[0] = name_datum(schema);
+	values[1] = CStringGetTextDatum(migration);
+	MigAsExtensionOwner(&save);
+	if (SPI_execute_with_args(pause ?
+							  "UPDATE mig.job_queue SET paused = true"
+							  " WHERE schema = $1 AND migration = $2"
+							  "   AND state IN ('pending', 'running') AND NOT paused" :
+							  "UPDATE mig.job_queue SET paused = false,"
+							  "   state = CASE state WHEN 'failed' THEN 'pending' ELSE state END,"
+							  "   attempts = CASE state WHEN 'failed' THEN 0 ELSE attempts END,"
+							  "   finished_at = CASE state WHEN 'failed' THEN NULL ELSE finished_at END"
+							  " WHERE schema = $1 AND migration = $2"
+							  "   AND (paused OR state = 'failed')",
+							  2, argtypes, values, NULL, false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "could not update the job queue");
+	n = SPI_processed;
+	MigAsCaller(&save);
+	return n;
+}
+
+/* Forget every job of a migration (complete and rollback). */
+void
+MigJobsForget(const char *schema, const char *migration)
+{
+	Oid			argtypes[2] = {NAMEOID, TEXTOID};
+	Datum		values[2];
+	MigOwnerSave save;
+
+	values[0] = name_datum(schema);
+	values[1] = CStringGetTextDatum(migration);
+	MigAsExtensionOwner(&save);
+	if (SPI_execute_with_args("DELETE FROM mig.job_queue WHERE schema = $1 AND migration = $2",
+							  2, argtypes, values, NULL, false, 0) != SPI_OK_DELETE)
+		elog(ERROR, "could not forget dual-write rules");
+	MigAsCaller(&save);
+}

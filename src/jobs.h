@@ -114,4 +114,26 @@ extern void MigJobSetBackfillProgress(MigJob *job, int64 next_block,
 /* Does the schema's active migration have unfinished, unpaused jobs? */
 extern bool MigJobsPending(const char *schema);
 
+/* The counts of a migration's jobs, for mig.wait. */
+typedef struct MigJobCounts
+{
+	int64		unfinished;		/* pending or running, not paused */
+	int64		paused;
+	int64		failed;
+	char	   *summary;		/* mig.job_summary */
+} MigJobCounts;
+
+extern void MigJobsCount(const char *schema, const char *migration,
+						 MigJobCounts *counts);
+
+/* "kind object on table: state (progress)" of each unfinished job, or NULL. */
+extern char *MigJobsUnfinished(const char *schema, const char *migration);
+
+/* Pause, or resume, a migration's jobs (mig.pause, mig.resume); how many. */
+extern uint64 MigJobsSetPaused(const char *schema, const char *migration,
+							   bool pause);
+
+/* Forget every job of a migration (complete and rollback). */
+extern void MigJobsForget(const char *schema, const char *migration);
+
 #endif							/* MIG_JOBS_H */
