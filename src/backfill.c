@@ -76,26 +76,6 @@
 #include "worker_control.h"
 
 
-/* A column of the table that the backfill sets to itself (an up rule's target). */
-static AttrNumber
-backfill_target(Oid relid)
-{
-	Oid			argtypes[1] = {OIDOID};
-	Datum		values[1] = {ObjectIdGetDatum(relid)};
-	bool		isnull;
-	Datum		d;
-
-	if (SPI_execute_with_args("SELECT (r->>'target')::int4"
-							  " FROM mig.dual_writes d, pg_catalog.jsonb_array_elements(d.rules) r"
-							  " WHERE d.relid = $1 AND r->>'direction' = 'up' LIMIT 1",
-							  1, argtypes, values, NULL, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not read the dual-write rules of relation %u", relid);
-	if (SPI_processed == 0)
-		return InvalidAttrNumber;
-	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-	return isnull ? InvalidAttrNumber : (AttrNumber) DatumGetInt32(d);
-}
-
 /*
  * What every batch of the backfill this session ran last needs, found once
  * for all its batches: a throttled backfill runs tens of thousands of
@@ -139,7 +119,7 @@ batch_plan_for(MigJob *job)
 	batch_plan.snapshot = NULL;
 	batch_plan.plan = NULL;
 
-	batch_plan.target = backfill_target(job->relid);
+	batch_plan.target = MigDualWriteUpTarget(job->relid);
 	oldcxt = MemoryContextSwitchTo(batch_plan.cxt);
 	batch_plan.snap = MigBackfillParseSnapshot(job->snapshot);
 	batch_plan.relid = job->relid;

@@ -790,3 +790,23 @@ mig_dual_write(PG_FUNCTION_ARGS)
 	return PointerGetDatum(apply_rules(entry, rules, trigdata->tg_relation,
 									   tuple, slot));
 }
+
+/* A column of the table that the backfill sets to itself (an up rule's target). */
+AttrNumber
+MigDualWriteUpTarget(Oid relid)
+{
+	Oid			argtypes[1] = {OIDOID};
+	Datum		values[1] = {ObjectIdGetDatum(relid)};
+	bool		isnull;
+	Datum		d;
+
+	if (SPI_execute_with_args("SELECT (r->>'target')::int4"
+							  " FROM mig.dual_writes d, pg_catalog.jsonb_array_elements(d.rules) r"
+							  " WHERE d.relid = $1 AND r->>'direction' = 'up' LIMIT 1",
+							  1, argtypes, values, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the dual-write rules of relation %u", relid);
+	if (SPI_processed == 0)
+		return InvalidAttrNumber;
+	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	return isnull ? InvalidAttrNumber : (AttrNumber) DatumGetInt32(d);
+}
