@@ -41,6 +41,7 @@ OBJS = \
 	src/rule_compile.o \
 	src/security.o \
 	src/settings.o \
+	src/spi_exec.o \
 	src/sql_check.o \
 	src/state.o \
 	src/state_ident.o \

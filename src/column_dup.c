@@ -48,6 +48,7 @@
 #include "jobs.h"
 #include "names.h"
 #include "ops_lib.h"
+#include "spi_exec.h"
 #include "steps.h"
 
 static void check_supported(MigPlan *plan, MigDup *dup);
@@ -89,13 +90,13 @@ check_supported(MigPlan *plan, MigDup *dup)
 
 	values[0] = ObjectIdGetDatum(relid);
 	values[1] = PointerGetDatum(MigDupAttnums(dup));
-	if (SPI_execute_with_args("SELECT c.conname::text, c.conrelid, c.contype"
-							  " FROM pg_catalog.pg_constraint c"
-							  " WHERE (c.confrelid = $1 AND c.confkey && $2::int2[])"
-							  "    OR (c.conrelid = $1 AND c.contype = 'x' AND c.conkey && $2::int2[])"
-							  " ORDER BY 1 LIMIT 1",
-							  2, argtypes, values, NULL, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not read the constraints of relation %u", relid);
+	MigSpiExec("SELECT c.conname::text, c.conrelid, c.contype"
+			   " FROM pg_catalog.pg_constraint c"
+			   " WHERE (c.confrelid = $1 AND c.confkey && $2::int2[])"
+			   "    OR (c.conrelid = $1 AND c.contype = 'x' AND c.conkey && $2::int2[])"
+			   " ORDER BY 1 LIMIT 1",
+			   2, argtypes, values, NULL, false, SPI_OK_SELECT,
+			   "could not read the constraints of relation %u", relid);
 	if (SPI_processed > 0)
 	{
 		char	   *conname = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
@@ -150,46 +151,46 @@ MigCheckColumnDependents(MigPlan *plan, MigModelTable *table,
 	values[2] = CStringGetTextDatum(plan->old_version ? plan->old_version : "");
 	values[3] = CStringGetTextDatum(plan->schema);
 	values[4] = BoolGetDatum(dropping);
-	if (SPI_execute_with_args("SELECT a.attname::text,"
-							  " coalesce((SELECT pg_catalog.pg_describe_object('pg_catalog.pg_class'::pg_catalog.regclass, r.ev_class, 0)"
-							  "   FROM pg_catalog.pg_rewrite r"
-							  "  WHERE d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass"
-							  "    AND r.oid = d.objid),"
-							  "  pg_catalog.pg_describe_object(d.classid, d.objid, d.objsubid)),"
-							  " (SELECT g.attname::text FROM pg_catalog.pg_attrdef ad"
-							  "   JOIN pg_catalog.pg_attribute g"
-							  "     ON g.attrelid = ad.adrelid AND g.attnum = ad.adnum"
-							  "  WHERE d.classid = 'pg_catalog.pg_attrdef'::pg_catalog.regclass"
-							  "    AND ad.oid = d.objid AND g.attgenerated <> '')"
-							  " FROM pg_catalog.pg_depend d"
-							  " JOIN pg_catalog.pg_attribute a"
-							  "   ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid"
-							  " WHERE d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass"
-							  "   AND d.refobjid = $1 AND d.refobjsubid = ANY ($2::int2[])"
-							  "   AND d.deptype IN ('n', 'a')"
-							  "   AND NOT (d.classid = 'pg_catalog.pg_constraint'::pg_catalog.regclass"
-							  "            AND EXISTS (SELECT 1 FROM pg_catalog.pg_constraint c"
-							  "                        WHERE c.oid = d.objid AND c.conrelid = $1))"
-							  "   AND NOT (d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass"
-							  "            AND EXISTS (SELECT 1 FROM pg_catalog.pg_index i"
-							  "                        WHERE i.indexrelid = d.objid AND i.indrelid = $1))"
-							  "   AND NOT (d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass"
-							  "            AND EXISTS (SELECT 1 FROM pg_catalog.pg_class s"
-							  "                        WHERE s.oid = d.objid AND s.relkind = 'S'))"
-							  "   AND NOT (d.classid = 'pg_catalog.pg_attrdef'::pg_catalog.regclass"
-							  "            AND EXISTS (SELECT 1 FROM pg_catalog.pg_attrdef ad"
-							  "                        WHERE ad.oid = d.objid AND ad.adrelid = $1"
-							  "                          AND ad.adnum = d.refobjsubid))"
-							  "   AND NOT (d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass"
-							  "            AND EXISTS (SELECT 1 FROM pg_catalog.pg_rewrite r"
-							  "                        JOIN pg_catalog.pg_class v ON v.oid = r.ev_class"
-							  "                        JOIN pg_catalog.pg_namespace n ON n.oid = v.relnamespace"
-							  "                        WHERE r.oid = d.objid AND n.nspname = $3"
-							  "                          AND n.nspname <> $4))"
-							  "   AND NOT ($5 AND d.classid = 'pg_catalog.pg_statistic_ext'::pg_catalog.regclass)"
-							  " ORDER BY d.classid, d.objid LIMIT 1",
-							  5, argtypes, values, NULL, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not read the dependents of relation %u", relid);
+	MigSpiExec("SELECT a.attname::text,"
+			   " coalesce((SELECT pg_catalog.pg_describe_object('pg_catalog.pg_class'::pg_catalog.regclass, r.ev_class, 0)"
+			   "   FROM pg_catalog.pg_rewrite r"
+			   "  WHERE d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass"
+			   "    AND r.oid = d.objid),"
+			   "  pg_catalog.pg_describe_object(d.classid, d.objid, d.objsubid)),"
+			   " (SELECT g.attname::text FROM pg_catalog.pg_attrdef ad"
+			   "   JOIN pg_catalog.pg_attribute g"
+			   "     ON g.attrelid = ad.adrelid AND g.attnum = ad.adnum"
+			   "  WHERE d.classid = 'pg_catalog.pg_attrdef'::pg_catalog.regclass"
+			   "    AND ad.oid = d.objid AND g.attgenerated <> '')"
+			   " FROM pg_catalog.pg_depend d"
+			   " JOIN pg_catalog.pg_attribute a"
+			   "   ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid"
+			   " WHERE d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass"
+			   "   AND d.refobjid = $1 AND d.refobjsubid = ANY ($2::int2[])"
+			   "   AND d.deptype IN ('n', 'a')"
+			   "   AND NOT (d.classid = 'pg_catalog.pg_constraint'::pg_catalog.regclass"
+			   "            AND EXISTS (SELECT 1 FROM pg_catalog.pg_constraint c"
+			   "                        WHERE c.oid = d.objid AND c.conrelid = $1))"
+			   "   AND NOT (d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass"
+			   "            AND EXISTS (SELECT 1 FROM pg_catalog.pg_index i"
+			   "                        WHERE i.indexrelid = d.objid AND i.indrelid = $1))"
+			   "   AND NOT (d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass"
+			   "            AND EXISTS (SELECT 1 FROM pg_catalog.pg_class s"
+			   "                        WHERE s.oid = d.objid AND s.relkind = 'S'))"
+			   "   AND NOT (d.classid = 'pg_catalog.pg_attrdef'::pg_catalog.regclass"
+			   "            AND EXISTS (SELECT 1 FROM pg_catalog.pg_attrdef ad"
+			   "                        WHERE ad.oid = d.objid AND ad.adrelid = $1"
+			   "                          AND ad.adnum = d.refobjsubid))"
+			   "   AND NOT (d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass"
+			   "            AND EXISTS (SELECT 1 FROM pg_catalog.pg_rewrite r"
+			   "                        JOIN pg_catalog.pg_class v ON v.oid = r.ev_class"
+			   "                        JOIN pg_catalog.pg_namespace n ON n.oid = v.relnamespace"
+			   "                        WHERE r.oid = d.objid AND n.nspname = $3"
+			   "                          AND n.nspname <> $4))"
+			   "   AND NOT ($5 AND d.classid = 'pg_catalog.pg_statistic_ext'::pg_catalog.regclass)"
+			   " ORDER BY d.classid, d.objid LIMIT 1",
+			   5, argtypes, values, NULL, false, SPI_OK_SELECT,
+			   "could not read the dependents of relation %u", relid);
 	if (SPI_processed == 0)
 		return;
 
@@ -244,11 +245,11 @@ column_not_null(Oid relid, AttrNumber attnum)
 	values[0] = ObjectIdGetDatum(relid);
 	values[1] = Int16GetDatum(attnum);
 	values[2] = CStringGetTextDatum(MIG_NOT_NULL_PREFIX "%");
-	if (SPI_execute_with_args("SELECT 1 FROM pg_catalog.pg_constraint"
-							  " WHERE conrelid = $1 AND contype = 'c'"
-							  "   AND conkey = ARRAY[$2] AND conname LIKE $3",
-							  3, argtypes, values, NULL, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not read the constraints of relation %u", relid);
+	MigSpiExec("SELECT 1 FROM pg_catalog.pg_constraint"
+			   " WHERE conrelid = $1 AND contype = 'c'"
+			   "   AND conkey = ARRAY[$2] AND conname LIKE $3",
+			   3, argtypes, values, NULL, false, SPI_OK_SELECT,
+			   "could not read the constraints of relation %u", relid);
 	return SPI_processed > 0;
 }
 
@@ -315,11 +316,11 @@ carry_default(MigDup *dup, MigDupColumn *dc, const char *qtable)
 		Oid			argtypes[2] = {OIDOID, INT2OID};
 		Datum		values[2] = {ObjectIdGetDatum(relid), Int16GetDatum(dc->old_attnum)};
 
-		if (SPI_execute_with_args("SELECT pg_catalog.pg_get_expr(adbin, adrelid)"
-								  " FROM pg_catalog.pg_attrdef"
-								  " WHERE adrelid = $1 AND adnum = $2",
-								  2, argtypes, values, NULL, false, 0) != SPI_OK_SELECT)
-			elog(ERROR, "could not read the default of column \"%s\"", dc->name);
+		MigSpiExec("SELECT pg_catalog.pg_get_expr(adbin, adrelid)"
+				   " FROM pg_catalog.pg_attrdef"
+				   " WHERE adrelid = $1 AND adnum = $2",
+				   2, argtypes, values, NULL, false, SPI_OK_SELECT,
+				   "could not read the default of column \"%s\"", dc->name);
 		if (SPI_processed > 0)
 			expr = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 	}
@@ -347,9 +348,9 @@ carry_comment(MigDupColumn *dc, Oid relid, const char *qtable)
 		Oid			argtypes[2] = {OIDOID, INT4OID};
 		Datum		values[2] = {ObjectIdGetDatum(relid), Int32GetDatum(dc->old_attnum)};
 
-		if (SPI_execute_with_args("SELECT pg_catalog.col_description($1, $2)",
-								  2, argtypes, values, NULL, false, 0) != SPI_OK_SELECT)
-			elog(ERROR, "could not read the comment of column \"%s\"", dc->name);
+		MigSpiExec("SELECT pg_catalog.col_description($1, $2)",
+				   2, argtypes, values, NULL, false, SPI_OK_SELECT,
+				   "could not read the comment of column \"%s\"", dc->name);
 		comment = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 	}
 	if (comment != NULL)
@@ -368,13 +369,13 @@ carry_grants(MigDupColumn *dc, Oid relid, const char *qtable)
 	ListCell   *lc;
 	uint64		i;
 
-	if (SPI_execute_with_args("SELECT g.privilege_type, r.rolname, g.is_grantable"
-							  " FROM pg_catalog.pg_attribute a,"
-							  "      pg_catalog.aclexplode(a.attacl) g"
-							  " LEFT JOIN pg_catalog.pg_roles r ON r.oid = g.grantee"
-							  " WHERE a.attrelid = $1 AND a.attnum = $2",
-							  2, argtypes, values, NULL, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not read the privileges of column \"%s\"", dc->name);
+	MigSpiExec("SELECT g.privilege_type, r.rolname, g.is_grantable"
+			   " FROM pg_catalog.pg_attribute a,"
+			   "      pg_catalog.aclexplode(a.attacl) g"
+			   " LEFT JOIN pg_catalog.pg_roles r ON r.oid = g.grantee"
+			   " WHERE a.attrelid = $1 AND a.attnum = $2",
+			   2, argtypes, values, NULL, false, SPI_OK_SELECT,
+			   "could not read the privileges of column \"%s\"", dc->name);
 	for (i = 0; i < SPI_processed; i++)
 	{
 		HeapTuple	tup = SPI_tuptable->vals[i];
@@ -450,14 +451,14 @@ MigDupFinish(MigPlan *plan, MigDup *dup)
 		ListCell   *sc;
 		uint64		i;
 
-		if (SPI_execute_with_args("SELECT d.objid FROM pg_catalog.pg_depend d"
-								  " JOIN pg_catalog.pg_class s ON s.oid = d.objid"
-								  " WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass"
-								  "   AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass"
-								  "   AND d.refobjid = $1 AND d.refobjsubid = $2"
-								  "   AND d.deptype = 'a' AND s.relkind = 'S'",
-								  2, argtypes, values, NULL, false, 0) != SPI_OK_SELECT)
-			elog(ERROR, "could not read the sequences of column \"%s\"", dc->name);
+		MigSpiExec("SELECT d.objid FROM pg_catalog.pg_depend d"
+				   " JOIN pg_catalog.pg_class s ON s.oid = d.objid"
+				   " WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass"
+				   "   AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass"
+				   "   AND d.refobjid = $1 AND d.refobjsubid = $2"
+				   "   AND d.deptype = 'a' AND s.relkind = 'S'",
+				   2, argtypes, values, NULL, false, SPI_OK_SELECT,
+				   "could not read the sequences of column \"%s\"", dc->name);
 		for (i = 0; i < SPI_processed; i++)
 		{
 			bool		isnull;

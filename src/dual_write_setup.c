@@ -53,6 +53,7 @@
 #include "rule_compile.h"
 #include "security.h"
 #include "settings.h"
+#include "spi_exec.h"
 #include "state_ident.h"
 #include "subxact.h"
 
@@ -260,11 +261,11 @@ install_table(MigPlan *plan, Oid relid)
 	values[4] = CStringGetTextDatum(plan->new_version);
 	values[5] = CStringGetTextDatum(rules_json(plan->rules, relid));
 	MigAsExtensionOwner(&save);
-	if (SPI_execute_with_args("INSERT INTO mig.dual_writes"
-							  " (relid, schema, migration, old_version, new_version, rules)"
-							  " VALUES ($1, $2, $3, $4, $5, $6::jsonb)",
-							  6, argtypes, values, NULL, false, 0) != SPI_OK_INSERT)
-		elog(ERROR, "could not record dual-write rules");
+	MigSpiExec("INSERT INTO mig.dual_writes"
+			   " (relid, schema, migration, old_version, new_version, rules)"
+			   " VALUES ($1, $2, $3, $4, $5, $6::jsonb)",
+			   6, argtypes, values, NULL, false, SPI_OK_INSERT,
+			   "could not record dual-write rules");
 	MigAsCaller(&save);
 
 	if (backfill)
@@ -354,10 +355,10 @@ MigDualWriteRemove(const char *schema, const char *migration)
 
 	values[0] = DirectFunctionCall1(namein, CStringGetDatum(schema));
 	values[1] = CStringGetTextDatum(migration);
-	if (SPI_execute_with_args("SELECT relid, relname FROM mig.dual_writes"
-							  " WHERE schema = $1 AND migration = $2",
-							  2, argtypes, values, NULL, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not read dual-write rules");
+	MigSpiExec("SELECT relid, relname FROM mig.dual_writes"
+			   " WHERE schema = $1 AND migration = $2",
+			   2, argtypes, values, NULL, false, SPI_OK_SELECT,
+			   "could not read dual-write rules");
 	for (i = 0; i < SPI_processed; i++)
 	{
 		bool		isnull;
@@ -382,9 +383,9 @@ MigDualWriteRemove(const char *schema, const char *migration)
 	}
 
 	MigAsExtensionOwner(&save);
-	if (SPI_execute_with_args("DELETE FROM mig.dual_writes WHERE schema = $1 AND migration = $2",
-							  2, argtypes, values, NULL, false, 0) != SPI_OK_DELETE)
-		elog(ERROR, "could not forget dual-write rules");
+	MigSpiExec("DELETE FROM mig.dual_writes WHERE schema = $1 AND migration = $2",
+			   2, argtypes, values, NULL, false, SPI_OK_DELETE,
+			   "could not forget dual-write rules");
 	MigAsCaller(&save);
 	MigJobsForget(schema, migration);
 }

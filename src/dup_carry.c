@@ -42,6 +42,7 @@
 #include "jobs.h"
 #include "names.h"
 #include "ops_lib.h"
+#include "spi_exec.h"
 #include "steps.h"
 #include "subxact.h"
 
@@ -233,16 +234,16 @@ MigDupCarryConstraints(MigPlan *plan, MigDup *dup)
 
 	values[0] = ObjectIdGetDatum(relid);
 	values[1] = PointerGetDatum(MigDupAttnums(dup));
-	if (SPI_execute_with_args("SELECT c.oid, c.conname::text, c.contype, c.connoinherit,"
-							  " pg_catalog.pg_get_expr(c.conbin, c.conrelid),"
-							  " pg_catalog.pg_get_constraintdef(c.oid),"
-							  " c.conkey::int2[]"
-							  " FROM pg_catalog.pg_constraint c"
-							  " WHERE c.conrelid = $1 AND c.contype IN ('c', 'f')"
-							  "   AND c.conkey && $2::int2[]"
-							  " ORDER BY c.oid",
-							  2, argtypes, values, NULL, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not read the constraints of relation %u", relid);
+	MigSpiExec("SELECT c.oid, c.conname::text, c.contype, c.connoinherit,"
+			   " pg_catalog.pg_get_expr(c.conbin, c.conrelid),"
+			   " pg_catalog.pg_get_constraintdef(c.oid),"
+			   " c.conkey::int2[]"
+			   " FROM pg_catalog.pg_constraint c"
+			   " WHERE c.conrelid = $1 AND c.contype IN ('c', 'f')"
+			   "   AND c.conkey && $2::int2[]"
+			   " ORDER BY c.oid",
+			   2, argtypes, values, NULL, false, SPI_OK_SELECT,
+			   "could not read the constraints of relation %u", relid);
 	for (i = 0; i < SPI_processed; i++)
 	{
 		HeapTuple	tup = SPI_tuptable->vals[i];
@@ -340,22 +341,22 @@ MigDupCarryIndexes(MigPlan *plan, MigDup *dup)
 
 	values[0] = ObjectIdGetDatum(relid);
 	values[1] = PointerGetDatum(MigDupAttnums(dup));
-	if (SPI_execute_with_args("SELECT i.indexrelid, ARRAY(SELECT pg_catalog.unnest(i.indkey::int2[])"
-							  "   UNION SELECT d.refobjsubid::int2 FROM pg_catalog.pg_depend d"
-							  "   WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass"
-							  "     AND d.objid = i.indexrelid AND d.refobjid = $1)::text"
-							  " FROM pg_catalog.pg_index i"
-							  " WHERE i.indrelid = $1"
-							  "   AND (i.indkey::int2[] && $2::int2[]"
-							  "        OR EXISTS (SELECT 1 FROM pg_catalog.pg_depend d"
-							  "          WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass"
-							  "            AND d.objid = i.indexrelid"
-							  "            AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass"
-							  "            AND d.refobjid = $1"
-							  "            AND d.refobjsubid = ANY ($2::int2[])))"
-							  " ORDER BY i.indexrelid",
-							  2, argtypes, values, NULL, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not read the indexes of relation %u", relid);
+	MigSpiExec("SELECT i.indexrelid, ARRAY(SELECT pg_catalog.unnest(i.indkey::int2[])"
+			   "   UNION SELECT d.refobjsubid::int2 FROM pg_catalog.pg_depend d"
+			   "   WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass"
+			   "     AND d.objid = i.indexrelid AND d.refobjid = $1)::text"
+			   " FROM pg_catalog.pg_index i"
+			   " WHERE i.indrelid = $1"
+			   "   AND (i.indkey::int2[] && $2::int2[]"
+			   "        OR EXISTS (SELECT 1 FROM pg_catalog.pg_depend d"
+			   "          WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass"
+			   "            AND d.objid = i.indexrelid"
+			   "            AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass"
+			   "            AND d.refobjid = $1"
+			   "            AND d.refobjsubid = ANY ($2::int2[])))"
+			   " ORDER BY i.indexrelid",
+			   2, argtypes, values, NULL, false, SPI_OK_SELECT,
+			   "could not read the indexes of relation %u", relid);
 	for (i = 0; i < SPI_processed; i++)
 	{
 		bool		isnull;
@@ -494,9 +495,9 @@ carry_index(MigPlan *plan, MigDup *dup, Oid indexoid)
 			Oid			eargtypes[2] = {OIDOID, INT4OID};
 			Datum		evalues[2] = {ObjectIdGetDatum(indexoid), Int32GetDatum(k + 1)};
 
-			if (SPI_execute_with_args("SELECT pg_catalog.pg_get_indexdef($1, $2, false)",
-									  2, eargtypes, evalues, NULL, false, 0) != SPI_OK_SELECT)
-				elog(ERROR, "could not read index %u", indexoid);
+			MigSpiExec("SELECT pg_catalog.pg_get_indexdef($1, $2, false)",
+					   2, eargtypes, evalues, NULL, false, SPI_OK_SELECT,
+					   "could not read index %u", indexoid);
 			appendStringInfo(&sql, "(%s)",
 							 MigRewriteColumnRefs(SPI_getvalue(SPI_tuptable->vals[0],
 															   SPI_tuptable->tupdesc, 1),

@@ -43,6 +43,7 @@
 #include "names.h"
 #include "security.h"
 #include "settings.h"
+#include "spi_exec.h"
 #include "state_ident.h"
 
 static Oid	job_index(MigJob *job, bool *valid);
@@ -174,16 +175,16 @@ index_leftovers(MigJob *job, MemoryContext cxt)
 	List	   *names = NIL;
 	uint64		i;
 
-	if (SPI_execute_with_args("SELECT pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname)"
-							  " FROM pg_catalog.pg_index i"
-							  " JOIN pg_catalog.pg_class c ON c.oid = i.indexrelid"
-							  " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
-							  " WHERE i.indrelid = $1 AND NOT i.indisvalid AND c.relname <> $2"
-							  "   AND c.relname ~ '_cc(new|old)[0-9]*$'"
-							  "   AND pg_catalog.starts_with($2,"
-							  "       pg_catalog.regexp_replace(c.relname, '_cc(new|old)[0-9]*$', ''))",
-							  2, argtypes, values, NULL, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not read the indexes of relation %u", job->relid);
+	MigSpiExec("SELECT pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname)"
+			   " FROM pg_catalog.pg_index i"
+			   " JOIN pg_catalog.pg_class c ON c.oid = i.indexrelid"
+			   " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+			   " WHERE i.indrelid = $1 AND NOT i.indisvalid AND c.relname <> $2"
+			   "   AND c.relname ~ '_cc(new|old)[0-9]*$'"
+			   "   AND pg_catalog.starts_with($2,"
+			   "       pg_catalog.regexp_replace(c.relname, '_cc(new|old)[0-9]*$', ''))",
+			   2, argtypes, values, NULL, false, SPI_OK_SELECT,
+			   "could not read the indexes of relation %u", job->relid);
 	oldcxt = MemoryContextSwitchTo(cxt);
 	for (i = 0; i < SPI_processed; i++)
 		names = lappend(names, SPI_getvalue(SPI_tuptable->vals[i],
@@ -332,11 +333,11 @@ MigJobsDropLeftovers(const char *schema, const char *migration)
 
 	values[0] = DirectFunctionCall1(namein, CStringGetDatum(schema));
 	values[1] = CStringGetTextDatum(migration);
-	if (SPI_execute_with_args("SELECT relid, name, relname, objid, seq FROM mig.job_queue"
-							  " WHERE schema = $1 AND migration = $2 AND kind = 'index'"
-							  "   AND state <> 'done'",
-							  2, argtypes, values, NULL, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not read the job queue");
+	MigSpiExec("SELECT relid, name, relname, objid, seq FROM mig.job_queue"
+			   " WHERE schema = $1 AND migration = $2 AND kind = 'index'"
+			   "   AND state <> 'done'",
+			   2, argtypes, values, NULL, false, SPI_OK_SELECT,
+			   "could not read the job queue");
 	for (i = 0; i < SPI_processed; i++)
 	{
 		MigJob	   *job = palloc0(sizeof(MigJob));

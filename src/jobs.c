@@ -32,6 +32,7 @@
 #include "jobs.h"
 #include "names.h"
 #include "security.h"
+#include "spi_exec.h"
 #include "state_ident.h"
 
 static const char *const job_kind_names[] = {"index", "backfill", "validate", "drop_index"};
@@ -101,13 +102,13 @@ add_job(MigPlan *plan, MigJobKind kind, Oid relid, Oid objid, const char *name,
 	nulls[9] = rows_total >= 0 ? ' ' : 'n';
 
 	MigAsExtensionOwner(&save);
-	if (SPI_execute_with_args("INSERT INTO mig.job_queue"
-							  " (schema, migration, seq, kind, relid, objid, name,"
-							  "  snapshot, end_block, rows_total, paused)"
-							  " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10,"
-							  "  NOT pg_catalog.current_setting('migrate_ext.start_jobs')::bool)",
-							  10, argtypes, values, nulls, false, 0) != SPI_OK_INSERT)
-		elog(ERROR, "could not queue a job");
+	MigSpiExec("INSERT INTO mig.job_queue"
+			   " (schema, migration, seq, kind, relid, objid, name,"
+			   "  snapshot, end_block, rows_total, paused)"
+			   " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10,"
+			   "  NOT pg_catalog.current_setting('migrate_ext.start_jobs')::bool)",
+			   10, argtypes, values, nulls, false, SPI_OK_INSERT,
+			   "could not queue a job");
 	MigAsCaller(&save);
 }
 
@@ -144,11 +145,11 @@ MigJobAddDropIndex(const char *schema, const char *migration, Oid relid,
 	values[2] = ObjectIdGetDatum(relid);
 	values[3] = ObjectIdGetDatum(indexoid);
 	MigAsExtensionOwner(&save);
-	if (SPI_execute_with_args("INSERT INTO mig.job_queue (schema, migration, seq, kind, relid, objid)"
-							  " SELECT $1, $2, coalesce(max(seq), 0) + 1, 'drop_index', $3, $4"
-							  " FROM mig.job_queue WHERE schema = $1 AND migration = $2",
-							  4, argtypes, values, NULL, false, 0) != SPI_OK_INSERT)
-		elog(ERROR, "could not queue a job");
+	MigSpiExec("INSERT INTO mig.job_queue (schema, migration, seq, kind, relid, objid)"
+			   " SELECT $1, $2, coalesce(max(seq), 0) + 1, 'drop_index', $3, $4"
+			   " FROM mig.job_queue WHERE schema = $1 AND migration = $2",
+			   4, argtypes, values, NULL, false, SPI_OK_INSERT,
+			   "could not queue a job");
 	MigAsCaller(&save);
 }
 
@@ -204,23 +205,23 @@ MigJobNext(const char *schema, bool include_paused, MigJobKind *only_kind)
 	values[2] = only_kind ? CStringGetTextDatum(job_kind_names[*only_kind]) : (Datum) 0;
 	nulls[2] = only_kind ? ' ' : 'n';
 	values[3] = CStringGetTextDatum(MigOrigin());
-	if (SPI_execute_with_args("SELECT j.schema, j.migration, j.seq, j.kind, j.relid, j.objid,"
-							  " j.name, j.state = 'running', j.attempts, j.snapshot,"
-							  " j.next_block, j.end_block, j.rows_done,"
-							  " coalesce(j.rows_total, -1), j.relname, j.objname,"
-							  " m.origin IS NULL OR m.origin = $4"
-							  " FROM mig.job_queue j"
-							  " JOIN mig.migrations m ON m.schema = j.schema AND m.name = j.migration"
-							  " WHERE j.schema = $1"
-							  "   AND (m.status = 'in_progress' OR j.kind = 'drop_index')"
-							  "   AND j.state IN ('pending', 'running')"
-							  "   AND ($2 OR NOT j.paused)"
-							  "   AND ($3 IS NULL OR j.kind = $3)"
-							  " ORDER BY CASE j.kind WHEN 'drop_index' THEN 0 WHEN 'index' THEN 1"
-							  "   WHEN 'backfill' THEN 2 ELSE 3 END,"
-							  "   j.seq LIMIT 1",
-							  4, argtypes, values, nulls, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not read the job queue");
+	MigSpiExec("SELECT j.schema, j.migration, j.seq, j.kind, j.relid, j.objid,"
+			   " j.name, j.state = 'running', j.attempts, j.snapshot,"
+			   " j.next_block, j.end_block, j.rows_done,"
+			   " coalesce(j.rows_total, -1), j.relname, j.objname,"
+			   " m.origin IS NULL OR m.origin = $4"
+			   " FROM mig.job_queue j"
+			   " JOIN mig.migrations m ON m.schema = j.schema AND m.name = j.migration"
+			   " WHERE j.schema = $1"
+			   "   AND (m.status = 'in_progress' OR j.kind = 'drop_index')"
+			   "   AND j.state IN ('pending', 'running')"
+			   "   AND ($2 OR NOT j.paused)"
+			   "   AND ($3 IS NULL OR j.kind = $3)"
+			   " ORDER BY CASE j.kind WHEN 'drop_index' THEN 0 WHEN 'index' THEN 1"
+			   "   WHEN 'backfill' THEN 2 ELSE 3 END,"
+			   "   j.seq LIMIT 1",
+			   4, argtypes, values, nulls, false, SPI_OK_SELECT,
+			   "could not read the job queue");
 	if (SPI_processed == 0)
 		return NULL;
 
@@ -467,11 +468,11 @@ MigJobsCheckRestored(const char *schema, const char *migration)
 	ListCell   *nc;
 	uint64		i;
 
-	if (SPI_execute_with_args("SELECT relid, relname FROM mig.job_queue"
-							  " WHERE schema = $1 AND migration = $2"
-							  "   AND kind = 'backfill' AND state <> 'done'",
-							  2, argtypes, values, NULL, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not read the jobs of migration \"%s\"", migration);
+	MigSpiExec("SELECT relid, relname FROM mig.job_queue"
+			   " WHERE schema = $1 AND migration = $2"
+			   "   AND kind = 'backfill' AND state <> 'done'",
+			   2, argtypes, values, NULL, false, SPI_OK_SELECT,
+			   "could not read the jobs of migration \"%s\"", migration);
 	for (i = 0; i < SPI_processed; i++)
 	{
 		bool		isnull;
@@ -523,13 +524,13 @@ MigJobsCount(const char *schema, const char *migration, MigJobCounts *counts)
 
 	values[0] = name_datum(schema);
 	values[1] = CStringGetTextDatum(migration);
-	if (SPI_execute_with_args("SELECT count(*) FILTER (WHERE state IN ('pending', 'running') AND NOT paused),"
-							  " count(*) FILTER (WHERE state IN ('pending', 'running') AND paused),"
-							  " count(*) FILTER (WHERE state = 'failed'),"
-							  " mig.job_summary($1)"
-							  " FROM mig.job_queue WHERE schema = $1 AND migration = $2",
-							  2, argtypes, values, NULL, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not read the job queue");
+	MigSpiExec("SELECT count(*) FILTER (WHERE state IN ('pending', 'running') AND NOT paused),"
+			   " count(*) FILTER (WHERE state IN ('pending', 'running') AND paused),"
+			   " count(*) FILTER (WHERE state = 'failed'),"
+			   " mig.job_summary($1)"
+			   " FROM mig.job_queue WHERE schema = $1 AND migration = $2",
+			   2, argtypes, values, NULL, false, SPI_OK_SELECT,
+			   "could not read the job queue");
 	tup = SPI_tuptable->vals[0];
 	desc = SPI_tuptable->tupdesc;
 	counts->unfinished = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
@@ -545,11 +546,11 @@ MigJobsUnfinished(const char *schema, const char *migration)
 	Oid			argtypes[2] = {NAMEOID, TEXTOID};
 	Datum		values[2] = {name_datum(schema), CStringGetTextDatum(migration)};
 
-	if (SPI_execute_with_args("SELECT mig.job_summary($1)"
-							  " WHERE EXISTS (SELECT 1 FROM mig.job_queue"
-							  "   WHERE schema = $1 AND migration = $2 AND state <> 'done')",
-							  2, argtypes, values, NULL, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not read the jobs of migration \"%s\"", migration);
+	MigSpiExec("SELECT mig.job_summary($1)"
+			   " WHERE EXISTS (SELECT 1 FROM mig.job_queue"
+			   "   WHERE schema = $1 AND migration = $2 AND state <> 'done')",
+			   2, argtypes, values, NULL, false, SPI_OK_SELECT,
+			   "could not read the jobs of migration \"%s\"", migration);
 	if (SPI_processed == 0)
 		return NULL;
 	return SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
@@ -570,18 +571,18 @@ MigJobsSetPaused(const char *schema, const char *migration, bool pause)
 	values[0] = name_datum(schema);
 	values[1] = CStringGetTextDatum(migration);
 	MigAsExtensionOwner(&save);
-	if (SPI_execute_with_args(pause ?
-							  "UPDATE mig.job_queue SET paused = true"
-							  " WHERE schema = $1 AND migration = $2"
-							  "   AND state IN ('pending', 'running') AND NOT paused" :
-							  "UPDATE mig.job_queue SET paused = false,"
-							  "   state = CASE state WHEN 'failed' THEN 'pending' ELSE state END,"
-							  "   attempts = CASE state WHEN 'failed' THEN 0 ELSE attempts END,"
-							  "   finished_at = CASE state WHEN 'failed' THEN NULL ELSE finished_at END"
-							  " WHERE schema = $1 AND migration = $2"
-							  "   AND (paused OR state = 'failed')",
-							  2, argtypes, values, NULL, false, 0) != SPI_OK_UPDATE)
-		elog(ERROR, "could not update the job queue");
+	MigSpiExec(pause ?
+			   "UPDATE mig.job_queue SET paused = true"
+			   " WHERE schema = $1 AND migration = $2"
+			   "   AND state IN ('pending', 'running') AND NOT paused" :
+			   "UPDATE mig.job_queue SET paused = false,"
+			   "   state = CASE state WHEN 'failed' THEN 'pending' ELSE state END,"
+			   "   attempts = CASE state WHEN 'failed' THEN 0 ELSE attempts END,"
+			   "   finished_at = CASE state WHEN 'failed' THEN NULL ELSE finished_at END"
+			   " WHERE schema = $1 AND migration = $2"
+			   "   AND (paused OR state = 'failed')",
+			   2, argtypes, values, NULL, false, SPI_OK_UPDATE,
+			   "could not update the job queue");
 	n = SPI_processed;
 	MigAsCaller(&save);
 	return n;
@@ -598,8 +599,8 @@ MigJobsForget(const char *schema, const char *migration)
 	values[0] = name_datum(schema);
 	values[1] = CStringGetTextDatum(migration);
 	MigAsExtensionOwner(&save);
-	if (SPI_execute_with_args("DELETE FROM mig.job_queue WHERE schema = $1 AND migration = $2",
-							  2, argtypes, values, NULL, false, 0) != SPI_OK_DELETE)
-		elog(ERROR, "could not forget dual-write rules");
+	MigSpiExec("DELETE FROM mig.job_queue WHERE schema = $1 AND migration = $2",
+			   2, argtypes, values, NULL, false, SPI_OK_DELETE,
+			   "could not forget dual-write rules");
 	MigAsCaller(&save);
 }

@@ -21,6 +21,7 @@
 
 #include "compat.h"
 #include "security.h"
+#include "spi_exec.h"
 #include "state.h"
 
 static Datum
@@ -81,9 +82,9 @@ MigStateLatestVersion(const char *schema)
 	Datum		values[1] = {name_datum(schema)};
 	char	   *version;
 
-	if (SPI_execute_with_args("SELECT mig.latest_version($1)",
-							  1, argtypes, values, NULL, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not read migration state");
+	MigSpiExec("SELECT mig.latest_version($1)",
+			   1, argtypes, values, NULL, false, SPI_OK_SELECT,
+			   "could not read migration state");
 	version = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 	return version ? version : pstrdup(schema);
 }

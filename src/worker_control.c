@@ -69,6 +69,7 @@
 #include "jobs.h"
 #include "names.h"
 #include "settings.h"
+#include "spi_exec.h"
 #include "worker_control.h"
 
 /* first key of the worker lock ("miw"); the second is the schema's OID */
@@ -435,14 +436,14 @@ migration_role(const char *schema)
 	bool		isnull;
 	Datum		d;
 
-	if (SPI_execute_with_args("SELECT m.started_by::pg_catalog.oid FROM mig.job_queue j"
-							  " JOIN mig.migrations m ON m.schema = j.schema AND m.name = j.migration"
-							  " JOIN pg_catalog.pg_roles r ON r.oid = m.started_by"
-							  " WHERE j.schema = $1 AND j.state IN ('pending', 'running')"
-							  "   AND NOT j.paused"
-							  " ORDER BY m.status = 'in_progress' DESC LIMIT 1",
-							  1, argtypes, values, NULL, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not read the migrations of schema \"%s\"", schema);
+	MigSpiExec("SELECT m.started_by::pg_catalog.oid FROM mig.job_queue j"
+			   " JOIN mig.migrations m ON m.schema = j.schema AND m.name = j.migration"
+			   " JOIN pg_catalog.pg_roles r ON r.oid = m.started_by"
+			   " WHERE j.schema = $1 AND j.state IN ('pending', 'running')"
+			   "   AND NOT j.paused"
+			   " ORDER BY m.status = 'in_progress' DESC LIMIT 1",
+			   1, argtypes, values, NULL, false, SPI_OK_SELECT,
+			   "could not read the migrations of schema \"%s\"", schema);
 	if (SPI_processed == 0)
 		return InvalidOid;
 	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
@@ -498,15 +499,15 @@ MigWorkerStop(Oid schema_oid, const char *schema)
 	/* ask whoever holds it to stop: a worker, which exits at once */
 	values[0] = Int32GetDatum(MIG_WORKER_LOCK_KEY);
 	values[1] = ObjectIdGetDatum(schema_oid);
-	if (SPI_execute_with_args("SELECT l.pid FROM pg_catalog.pg_locks l"
-							  " JOIN pg_catalog.pg_stat_activity a ON a.pid = l.pid"
-							  " WHERE l.locktype = 'advisory' AND l.granted"
-							  "   AND l.database = (SELECT oid FROM pg_catalog.pg_database"
-							  "                     WHERE datname = pg_catalog.current_database())"
-							  "   AND l.classid = $1::oid AND l.objid = $2 AND l.objsubid = 2"
-							  "   AND a.backend_type = 'migrate_ext worker'",
-							  2, argtypes, values, NULL, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not find the worker of schema \"%s\"", schema);
+	MigSpiExec("SELECT l.pid FROM pg_catalog.pg_locks l"
+			   " JOIN pg_catalog.pg_stat_activity a ON a.pid = l.pid"
+			   " WHERE l.locktype = 'advisory' AND l.granted"
+			   "   AND l.database = (SELECT oid FROM pg_catalog.pg_database"
+			   "                     WHERE datname = pg_catalog.current_database())"
+			   "   AND l.classid = $1::oid AND l.objid = $2 AND l.objsubid = 2"
+			   "   AND a.backend_type = 'migrate_ext worker'",
+			   2, argtypes, values, NULL, false, SPI_OK_SELECT,
+			   "could not find the worker of schema \"%s\"", schema);
 	for (i = 0; i < SPI_processed; i++)
 	{
 		bool		isnull;
