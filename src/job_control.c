@@ -102,7 +102,7 @@ mig_wait(PG_FUNCTION_ARGS)
 
 		if (active == NULL)
 			break;
-		here = MigJobsStartedHere(schema, active->name);
+		here = MigStateStartedHere(schema, active->name);
 		if (here)
 			MigJobsRunAllInline(schema, active->name, false);
 		else if (!nonatomic)
@@ -225,7 +225,7 @@ void
 MigJobsFinishForComplete(const char *schema, const char *migration)
 {
 	char	   *progress;
-	bool		here = MigJobsStartedHere(schema, migration);
+	bool		here = MigStateStartedHere(schema, migration);
 
 	MigJobsCheckRestored(schema, migration);
 	if (here)

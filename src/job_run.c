@@ -45,6 +45,7 @@
 #include "settings.h"
 #include "spi_exec.h"
 #include "state_ident.h"
+#include "steps.h"
 
 static Oid	job_index(MigJob *job, bool *valid);
 static void index_moved(MigJob *job, Oid indexoid);
@@ -137,27 +138,11 @@ job_index(MigJob *job, bool *valid)
 static void
 index_moved(MigJob *job, Oid indexoid)
 {
-	Oid			argtypes[5] = {NAMEOID, TEXTOID, OIDOID, OIDOID, INT4OID};
-	Datum		values[5];
-	MigOwnerSave save;
-
 	if (indexoid == job->objid)
 		return;
-	values[0] = DirectFunctionCall1(namein, CStringGetDatum(job->schema));
-	values[1] = CStringGetTextDatum(job->migration);
-	values[2] = ObjectIdGetDatum(job->objid);
-	values[3] = ObjectIdGetDatum(indexoid);
-	values[4] = Int32GetDatum(job->seq);
-	MigAsExtensionOwner(&save);
-	if (SPI_execute_with_args("UPDATE mig.steps"
-							  " SET step = pg_catalog.jsonb_set(step, '{objid}', pg_catalog.to_jsonb($4))"
-							  " WHERE schema = $1 AND migration = $2 AND (step->>'objid')::oid = $3",
-							  5, argtypes, values, NULL, false, 0) < 0 ||
-		SPI_execute_with_args("UPDATE mig.job_queue SET objid = $4"
-							  " WHERE schema = $1 AND migration = $2 AND seq = $5 AND objid = $3",
-							  5, argtypes, values, NULL, false, 0) < 0)
-		elog(ERROR, "could not record the new OID of index \"%s\"", job->name);
-	MigAsCaller(&save);
+	MigStepsIndexMoved(job->schema, job->migration, job->objid, indexoid,
+					   job->name);
+	MigJobSetIndex(job, indexoid);
 	job->objid = indexoid;
 }
 

@@ -170,23 +170,6 @@ MigJobDelete(MigJob *job)
 	MigAsCaller(&save);
 }
 
-bool
-MigJobsStartedHere(const char *schema, const char *migration)
-{
-	Oid			argtypes[2] = {NAMEOID, TEXTOID};
-	Datum		values[2] = {name_datum(schema), CStringGetTextDatum(migration)};
-	bool		isnull;
-	TransactionId xmin;
-
-	if (SPI_execute_with_args("SELECT xmin FROM mig.migrations WHERE schema = $1 AND name = $2",
-							  2, argtypes, values, NULL, false, 0) != SPI_OK_SELECT ||
-		SPI_processed != 1)
-		elog(ERROR, "could not read migration \"%s\"", migration);
-	xmin = DatumGetTransactionId(SPI_getbinval(SPI_tuptable->vals[0],
-											   SPI_tuptable->tupdesc, 1, &isnull));
-	return TransactionIdIsCurrentTransactionId(xmin);
-}
-
 MigJob *
 MigJobNext(const char *schema, bool include_paused, MigJobKind *only_kind)
 {
@@ -602,5 +585,25 @@ MigJobsForget(const char *schema, const char *migration)
 	MigSpiExec("DELETE FROM mig.job_queue WHERE schema = $1 AND migration = $2",
 			   2, argtypes, values, NULL, false, SPI_OK_DELETE,
 			   "could not forget dual-write rules");
+	MigAsCaller(&save);
+}
+
+void
+MigJobSetIndex(MigJob *job, Oid indexoid)
+{
+	Oid			argtypes[5] = {NAMEOID, TEXTOID, OIDOID, OIDOID, INT4OID};
+	Datum		values[5];
+	MigOwnerSave save;
+
+	values[0] = name_datum(job->schema);
+	values[1] = CStringGetTextDatum(job->migration);
+	values[2] = ObjectIdGetDatum(job->objid);
+	values[3] = ObjectIdGetDatum(indexoid);
+	values[4] = Int32GetDatum(job->seq);
+	MigAsExtensionOwner(&save);
+	if (SPI_execute_with_args("UPDATE mig.job_queue SET objid = $4"
+							  " WHERE schema = $1 AND migration = $2 AND seq = $5 AND objid = $3",
+							  5, argtypes, values, NULL, false, 0) < 0)
+		elog(ERROR, "could not record the new OID of index \"%s\"", job->name);
 	MigAsCaller(&save);
 }

@@ -78,9 +78,6 @@ extern void MigJobAddDropIndex(const char *schema, const char *migration,
 /* Forget a job that is done and leaves nothing to show (drop_index). */
 extern void MigJobDelete(MigJob *job);
 
-/* Was the migration started in the current transaction? */
-extern bool MigJobsStartedHere(const char *schema, const char *migration);
-
 /* The next job to run, or NULL; paused jobs are skipped unless asked for. */
 extern MigJob *MigJobNext(const char *schema, bool include_paused,
 						  MigJobKind *only_kind);
@@ -135,5 +132,8 @@ extern uint64 MigJobsSetPaused(const char *schema, const char *migration,
 
 /* Forget every job of a migration (complete and rollback). */
 extern void MigJobsForget(const char *schema, const char *migration);
+
+/* The job's index has a new OID (rebuilt): record it. */
+extern void MigJobSetIndex(MigJob *job, Oid indexoid);
 
 #endif							/* MIG_JOBS_H */

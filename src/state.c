@@ -167,3 +167,20 @@ MigStateDelete(const char *schema, const char *name)
 		elog(ERROR, "could not record migration: SPI code %d", rc);
 	MigAsCaller(&save);
 }
+
+bool
+MigStateStartedHere(const char *schema, const char *migration)
+{
+	Oid			argtypes[2] = {NAMEOID, TEXTOID};
+	Datum		values[2] = {name_datum(schema), CStringGetTextDatum(migration)};
+	bool		isnull;
+	TransactionId xmin;
+
+	if (SPI_execute_with_args("SELECT xmin FROM mig.migrations WHERE schema = $1 AND name = $2",
+							  2, argtypes, values, NULL, false, 0) != SPI_OK_SELECT ||
+		SPI_processed != 1)
+		elog(ERROR, "could not read migration \"%s\"", migration);
+	xmin = DatumGetTransactionId(SPI_getbinval(SPI_tuptable->vals[0],
+											   SPI_tuptable->tupdesc, 1, &isnull));
+	return TransactionIdIsCurrentTransactionId(xmin);
+}

@@ -33,4 +33,7 @@ extern void MigStateInsert(const char *schema, const char *name,
 extern void MigStateMarkComplete(const char *schema, const char *name);
 extern void MigStateDelete(const char *schema, const char *name);
 
+/* Was the migration started in the current transaction? */
+extern bool MigStateStartedHere(const char *schema, const char *migration);
+
 #endif							/* MIG_STATE_H */

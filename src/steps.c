@@ -22,6 +22,7 @@
 #include "model.h"
 #include "names.h"
 #include "security.h"
+#include "state.h"
 #include "state_ident.h"
 #include "steps.h"
 #include "worker_control.h"
@@ -540,7 +541,7 @@ step_run(MigStep *step, MigPhase phase, const char *schema,
 			if (get_rel_name(step->objid) == NULL)
 				return;
 			/* after the commit, unless nothing can run concurrently anyway */
-			if (!MigJobsStartedHere(schema, migration))
+			if (!MigStateStartedHere(schema, migration))
 			{
 				MigJobAddDropIndex(schema, migration, step->relid, step->objid);
 				MigWorkerLaunchAtCommit(schema);
@@ -579,4 +580,25 @@ step_run(MigStep *step, MigPhase phase, const char *schema,
 	pfree(sql.data);
 	if (oldcol != NULL)
 		rename_internal_not_null(step->relid, step->attnum, oldcol);
+}
+
+void
+MigStepsIndexMoved(const char *schema, const char *migration, Oid oldoid,
+				   Oid newoid, const char *name)
+{
+	Oid			argtypes[4] = {NAMEOID, TEXTOID, OIDOID, OIDOID};
+	Datum		values[4];
+	MigOwnerSave save;
+
+	values[0] = DirectFunctionCall1(namein, CStringGetDatum(schema));
+	values[1] = CStringGetTextDatum(migration);
+	values[2] = ObjectIdGetDatum(oldoid);
+	values[3] = ObjectIdGetDatum(newoid);
+	MigAsExtensionOwner(&save);
+	if (SPI_execute_with_args("UPDATE mig.steps"
+							  " SET step = pg_catalog.jsonb_set(step, '{objid}', pg_catalog.to_jsonb($4))"
+							  " WHERE schema = $1 AND migration = $2 AND (step->>'objid')::oid = $3",
+							  4, argtypes, values, NULL, false, 0) < 0)
+		elog(ERROR, "could not record the new OID of index \"%s\"", name);
+	MigAsCaller(&save);
 }

@@ -69,4 +69,12 @@ extern void MigStepAdd(MigPlan *plan, MigPhase phase, MigStepKind kind,
 /* Run the recorded steps of a phase; complete in order, rollback reversed. */
 extern bool MigStepsRun(const char *schema, const char *migration, MigPhase phase);
 
+/*
+ * A declared index was rebuilt under a new OID (REINDEX at complete): the
+ * steps that name the old one name the new one.  name is the index's, for
+ * the error.
+ */
+extern void MigStepsIndexMoved(const char *schema, const char *migration,
+							   Oid oldoid, Oid newoid, const char *name);
+
 #endif							/* MIG_STEPS_H */
