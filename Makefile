@@ -8,11 +8,14 @@ OBJS = \
 	src/api.o \
 	src/backfill.o \
 	src/backfill_heap.o \
+	src/backfill_snapshot.o \
 	src/backfill_storage.o \
 	src/column_dup.o \
 	src/copy_route.o \
 	src/ddl.o \
 	src/drop_guard.o \
+	src/dup_carry.o \
+	src/dup_final.o \
 	src/dual_write.o \
 	src/dual_write_setup.o \
 	src/event_guard.o \
@@ -22,25 +25,34 @@ OBJS = \
 	src/job_run.o \
 	src/jobs.o \
 	src/migrate_ext.o \
-	src/migration.o \
+	src/migration_parse.o \
+	src/migration_parts.o \
+	src/migration_read.o \
 	src/model.o \
+	src/names.o \
 	src/ops.o \
 	src/ops_alter.o \
 	src/ops_column.o \
 	src/ops_constraint.o \
 	src/ops_hierarchy.o \
 	src/ops_index.o \
+	src/ops_lib.o \
 	src/ops_misc.o \
 	src/ops_table.o \
 	src/rule_compile.o \
+	src/security.o \
+	src/settings.o \
+	src/spi_exec.o \
 	src/sql_check.o \
 	src/state.o \
 	src/state_ident.o \
 	src/steps.o \
+	src/subxact.o \
 	src/version_ready.o \
 	src/views.o \
 	src/views_drop.o \
 	src/worker.o \
+	src/worker_control.o \
 	src/write_route.o
 PGFILEDESC = "migrate_ext - zero-downtime schema migrations"
 

@@ -19,18 +19,21 @@
 
 #include "ddl.h"
 #include "drop_guard.h"
+#include "dual_write_setup.h"
 #include "expr_precheck.h"
+#include "job_control.h"
 #include "job_run.h"
 #include "jobs.h"
-#include "dual_write_setup.h"
 #include "migration.h"
 #include "model.h"
 #include "ops.h"
+#include "security.h"
+#include "settings.h"
 #include "state.h"
 #include "state_ident.h"
 #include "steps.h"
 #include "views.h"
-#include "worker.h"
+#include "worker_control.h"
 
 PG_FUNCTION_INFO_V1(mig_start);
 PG_FUNCTION_INFO_V1(mig_complete);
@@ -120,7 +123,7 @@ start_attempt(void *arg)
 	memset(&plan, 0, sizeof(plan));
 	plan.migration = migration;
 	plan.schema = args->schema;
-	MigCheckSchemaPrivilege(MigStateLockSchema(args->schema), args->schema);
+	MigCheckSchemaPrivilege(MigLockSchema(args->schema), args->schema);
 	plan.model = MigModelLoad(args->schema);
 	active = MigStateGetActive(args->schema);
 	if (active != NULL)
@@ -148,10 +151,17 @@ start_attempt(void *arg)
 	plan.new_version = args->version_schema;
 	MigStateInsert(args->schema, migration->name, MigStateLatest(args->schema),
 				   args->document);
-	MigPlanOperations(&plan);
+	/* expand: each operation's DDL, in order, and its rules and steps */
+	MigExpandOperations(&plan);
+	/* dual write: the triggers, and the backfills of the rows before them */
+	MigDualWriteInstall(&plan);
+	/* the new version's views */
 	MigViewsCreate(plan.model, args->version_schema);
 	/* the state's OIDs are checked against these names at every use */
 	MigIdentRecord(args->schema, migration->name);
+	/* the jobs queued above start in a worker once this commits */
+	if (plan.job_seq > 0 && mig_start_jobs)
+		MigWorkerLaunchAtCommit(args->schema);
 }
 
 /*
@@ -213,7 +223,7 @@ complete_attempt(void *arg)
 	FinishArgs *args = (FinishArgs *) arg;
 	MigActive  *active;
 
-	MigCheckSchemaPrivilege(MigStateLockSchema(args->schema), args->schema);
+	MigCheckSchemaPrivilege(MigLockSchema(args->schema), args->schema);
 	active = args->active = get_active(args->schema, args->result_context);
 
 	/* a refusal (user objects over the old version) before anything is done */
@@ -262,7 +272,7 @@ rollback_attempt(void *arg)
 	MigActive  *active;
 	Oid			schema_oid;
 
-	schema_oid = MigStateLockSchema(args->schema);
+	schema_oid = MigLockSchema(args->schema);
 	MigCheckSchemaPrivilege(schema_oid, args->schema);
 	active = args->active = get_active(args->schema, args->result_context);
 

@@ -58,228 +58,23 @@
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 #include "utils/wait_event.h"
+#include "pgstat.h"
+#include "replication/walsender.h"
+#include "replication/walsender_private.h"
+#include "storage/spin.h"
 
 #include "backfill.h"
 #include "backfill_heap.h"
+#include "backfill_snapshot.h"
 #include "backfill_storage.h"
-#include "jobs.h"
-#include "worker.h"
 #include "dual_write.h"
-#include "migrate_ext.h"
+#include "jobs.h"
 #include "model.h"
-#include "state.h"
+#include "names.h"
+#include "security.h"
+#include "settings.h"
+#include "worker_control.h"
 
-PG_FUNCTION_INFO_V1(mig_row_predates);
-PG_FUNCTION_INFO_V1(mig_backfill);
-
-/* a snapshot as the backfill needs it */
-struct MigPredateSnapshot
-{
-	TransactionId xmin;
-	TransactionId xmax;
-	CommandId	start_cid;		/* the command that created the trigger */
-	TransactionId next_xid;		/* a next xid read before, or invalid */
-	int			nown;			/* that transaction's xids, top and sub */
-	TransactionId *own;
-	int			nxip;
-	TransactionId xip[FLEXIBLE_ARRAY_MEMBER];	/* in progress, top and sub */
-};
-
-/*
- * The snapshot that separates rows that existed before the trigger from
- * rows written through it.  Call it once the table is locked against
- * writers, in the transaction that creates the trigger.
- */
-char *
-MigBackfillSnapshot(void)
-{
-	Snapshot	snap = GetLatestSnapshot();
-	StringInfoData buf;
-	int			i;
-
-	/*
-	 * With overflowed subtransactions the snapshot does not list them all;
-	 * such a transaction could later write the table under an unlisted
-	 * subtransaction.  Treat it like a lock that is not free yet.
-	 */
-	if (snap->suboverflowed)
-		ereport(ERROR,
-				errcode(ERRCODE_LOCK_NOT_AVAILABLE),
-				errmsg("could not take a complete snapshot for the backfill"),
-				errdetail("A transaction with more than %d subtransactions is in progress.",
-						  PGPROC_MAX_CACHED_SUBXIDS));
-
-	/*
-	 * The starting transaction's own rows are told apart by command: those
-	 * written before this point predate the trigger.  Its own rows may
-	 * carry the xid of any of its subtransactions (a released savepoint, a
-	 * PL/pgSQL exception block): all of them are listed, found among the
-	 * xids assigned since its own.
-	 */
-	initStringInfo(&buf);
-	appendStringInfo(&buf, "%u:%u:", snap->xmin, snap->xmax);
-	{
-		TransactionId top = GetTopTransactionId();
-		TransactionId next = XidFromFullTransactionId(ReadNextFullTransactionId());
-		TransactionId xid;
-
-		appendStringInfo(&buf, "%u", top);
-		xid = top;
-		TransactionIdAdvance(xid);
-		while (TransactionIdPrecedes(xid, next))
-		{
-			if (TransactionIdIsCurrentTransactionId(xid))
-				appendStringInfo(&buf, ",%u", xid);
-			TransactionIdAdvance(xid);
-		}
-	}
-	appendStringInfo(&buf, ":%u:", GetCurrentCommandId(false));
-	for (i = 0; i < snap->xcnt; i++)
-		appendStringInfo(&buf, "%s%u", buf.data[buf.len - 1] == ':' ? "" : ",",
-						 snap->xip[i]);
-	for (i = 0; i < snap->subxcnt; i++)
-		appendStringInfo(&buf, "%s%u", buf.data[buf.len - 1] == ':' ? "" : ",",
-						 snap->subxip[i]);
-	return buf.data;
-}
-
-MigPredateSnapshot *
-MigBackfillParseSnapshot(const char *text)
-{
-	const char *p = text;
-	char	   *end;
-	int			n = 1;
-	MigPredateSnapshot *snap;
-
-	for (; *p; p++)
-		if (*p == ',')
-			n++;
-	snap = palloc0(offsetof(MigPredateSnapshot, xip) + sizeof(TransactionId) * n);
-	snap->own = palloc(sizeof(TransactionId) * n);
-	p = text;
-	snap->xmin = (TransactionId) strtoul(p, &end, 10);
-	if (*end != ':')
-		goto bad;
-	snap->xmax = (TransactionId) strtoul(end + 1, &end, 10);
-	if (*end != ':')
-		goto bad;
-	do
-	{
-		snap->own[snap->nown++] = (TransactionId) strtoul(end + 1, &end, 10);
-	} while (*end == ',');
-	if (*end != ':')
-		goto bad;
-	snap->start_cid = (CommandId) strtoul(end + 1, &end, 10);
-	if (*end != ':')
-		goto bad;
-	p = end + 1;
-	while (*p)
-	{
-		snap->xip[snap->nxip++] = (TransactionId) strtoul(p, &end, 10);
-		if (*end == ',')
-			end++;
-		else if (*end != '\0')
-			goto bad;
-		p = end;
-	}
-	return snap;
-
-bad:
-	ereport(ERROR,
-			errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-			errmsg("invalid backfill snapshot \"%s\"", text));
-	return NULL;				/* keep compiler quiet */
-}
-
-/*
- * Was this row version written before the trigger existed: by a transaction
- * that had finished when the snapshot was taken, or by the starting
- * transaction before it created the trigger?
- *
- * xid is the raw xmin, also for a frozen row version: VACUUM FREEZE, and
- * VACUUM FULL and CLUSTER (which freeze every row they can), keep it and
- * set infomask bits, so that a row written through the trigger is still
- * known for one.  But the raw xmin of a row frozen more than 2^31 xids ago
- * compares as anything: every xid a row can really carry precedes the next
- * xid to be assigned, read after the row, so one that does not is such an
- * old row.  (One that falls among the xids assigned since the snapshot is
- * taken for a row written through the trigger: a chance of (xids since the
- * start) / 2^32 for a row frozen in an earlier wraparound cycle.)
- */
-bool
-MigBackfillRowPredates(MigPredateSnapshot *snap, TransactionId xid, CommandId cid)
-{
-	int			i;
-
-	if (!TransactionIdIsNormal(xid))
-		return true;
-	for (i = 0; i < snap->nown; i++)
-		if (TransactionIdEquals(xid, snap->own[i]))
-			return cid < snap->start_cid;
-	if (TransactionIdPrecedes(xid, snap->xmin))
-		return true;
-
-	/*
-	 * The next xid only grows, so one read earlier is a lower bound: an xid
-	 * that precedes it precedes the real one; only one that does not needs
-	 * the counter read again (once per newer xid, not per row).
-	 */
-	if (!TransactionIdIsValid(snap->next_xid) ||
-		!TransactionIdPrecedes(xid, snap->next_xid))
-	{
-		snap->next_xid = ReadNextTransactionId();
-		if (!TransactionIdPrecedes(xid, snap->next_xid))
-			return true;
-	}
-	if (TransactionIdFollowsOrEquals(xid, snap->xmax))
-		return false;
-	for (i = 0; i < snap->nxip; i++)
-		if (snap->xip[i] == xid)
-			return false;
-	return true;
-}
-
-/*
- * mig.row_predates(xmin, cmin, snapshot): was this row version written
- * before the trigger existed?  The test of the backfill's statement.
- */
-Datum
-mig_row_predates(PG_FUNCTION_ARGS)
-{
-	TransactionId xid = DatumGetTransactionId(PG_GETARG_DATUM(0));
-	CommandId	cid = DatumGetCommandId(PG_GETARG_DATUM(1));
-	MigPredateSnapshot *snap = (MigPredateSnapshot *) fcinfo->flinfo->fn_extra;
-
-	if (snap == NULL)
-	{
-		MemoryContext oldcxt = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
-
-		snap = MigBackfillParseSnapshot(text_to_cstring(PG_GETARG_TEXT_PP(2)));
-		MemoryContextSwitchTo(oldcxt);
-		fcinfo->flinfo->fn_extra = snap;
-	}
-	PG_RETURN_BOOL(MigBackfillRowPredates(snap, xid, cid));
-}
-
-/* A column of the table that the backfill sets to itself (an up rule's target). */
-static AttrNumber
-backfill_target(Oid relid)
-{
-	Oid			argtypes[1] = {OIDOID};
-	Datum		values[1] = {ObjectIdGetDatum(relid)};
-	bool		isnull;
-	Datum		d;
-
-	if (SPI_execute_with_args("SELECT (r->>'target')::int4"
-							  " FROM mig.dual_writes d, pg_catalog.jsonb_array_elements(d.rules) r"
-							  " WHERE d.relid = $1 AND r->>'direction' = 'up' LIMIT 1",
-							  1, argtypes, values, NULL, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not read the dual-write rules of relation %u", relid);
-	if (SPI_processed == 0)
-		return InvalidAttrNumber;
-	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-	return isnull ? InvalidAttrNumber : (AttrNumber) DatumGetInt32(d);
-}
 
 /*
  * What every batch of the backfill this session ran last needs, found once
@@ -324,7 +119,7 @@ batch_plan_for(MigJob *job)
 	batch_plan.snapshot = NULL;
 	batch_plan.plan = NULL;
 
-	batch_plan.target = backfill_target(job->relid);
+	batch_plan.target = MigDualWriteUpTarget(job->relid);
 	oldcxt = MemoryContextSwitchTo(batch_plan.cxt);
 	batch_plan.snap = MigBackfillParseSnapshot(job->snapshot);
 	batch_plan.relid = job->relid;
@@ -463,7 +258,8 @@ MigBackfillBatch(MigJob *job, int batch_size)
 	}
 	else
 	{
-		SPIPlanPtr	plan;
+		/* read after PG_FINALLY: volatile across its longjmp */
+		SPIPlanPtr volatile plan;
 
 		refuse_row_security(job);
 		plan = batch_statement(bp);
@@ -493,73 +289,52 @@ MigBackfillBatch(MigJob *job, int batch_size)
 	return rows;
 }
 
-/*
- * CALL mig.backfill(schema, batch_size): run the backfills of the active
- * migration in the foreground, paused or not.  Called outside a transaction
- * block, it commits after each batch; inside one, it does all the work in
- * that transaction.  The worker's lock keeps the background worker away
- * meanwhile.
- */
-Datum
-mig_backfill(PG_FUNCTION_ARGS)
+/* the largest replay lag of a streaming standby, in ms (0: none known) */
+static long
+max_apply_lag_ms(void)
 {
-	const char *schema;
-	int			batch_size;
-	bool		nonatomic;
-	MigJob	   *job;
-	MigJobKind	kind = MIG_JOB_BACKFILL;
-	Oid			schema_oid;
+	long		max = 0;
+	int			i;
 
-	if (PG_ARGISNULL(0))
-		ereport(ERROR,
-				errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				errmsg("schema must not be null"));
-	schema = pstrdup(NameStr(*PG_GETARG_NAME(0)));
-	MigRefuseReadOnly("mig.backfill", schema);
-	batch_size = PG_ARGISNULL(1) ? mig_backfill_batch_size : PG_GETARG_INT32(1);
-	if (batch_size < 1)
-		ereport(ERROR,
-				errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				errmsg("batch size must be at least 1"));
-
-	nonatomic = fcinfo->context && IsA(fcinfo->context, CallContext) &&
-		!castNode(CallContext, fcinfo->context)->atomic;
-
-	if (SPI_connect_ext(nonatomic ? SPI_OPT_NONATOMIC : 0) != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-
-	schema_oid = get_namespace_oid(schema, false);
-	MigCheckSchemaPrivilege(schema_oid, schema);
-	MigWorkerLockForeground(schema_oid, schema);
-
-	PG_TRY();
+	if (WalSndCtl == NULL)
+		return 0;
+	for (i = 0; i < max_wal_senders; i++)
 	{
-		/* each batch's job is read again: the cursor is the committed one */
-		while ((job = MigJobNext(schema, true, &kind)) != NULL)
-		{
-			(void) MigBackfillBatch(job, batch_size);
-			if (job->next_block >= job->end_block)
-				ereport(NOTICE,
-						errmsg("backfilled table \"%s\": " INT64_FORMAT " rows in " INT64_FORMAT " blocks",
-							   get_rel_name(job->relid) ? get_rel_name(job->relid) : "?",
-							   job->rows_done, job->end_block));
-			if (nonatomic)
-				SPI_commit();
-			CHECK_FOR_INTERRUPTS();
-			if (mig_backfill_delay > 0)
-			{
-				(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-								 mig_backfill_delay, PG_WAIT_EXTENSION);
-				ResetLatch(MyLatch);
-				CHECK_FOR_INTERRUPTS();
-			}
-		}
+		WalSnd	   *walsnd = &WalSndCtl->walsnds[i];
+		TimeOffset	lag;
+		pid_t		pid;
+		WalSndState state;
+
+		SpinLockAcquire(&walsnd->mutex);
+		pid = walsnd->pid;
+		state = walsnd->state;
+		lag = walsnd->applyLag;
+		SpinLockRelease(&walsnd->mutex);
+		if (pid != 0 && state == WALSNDSTATE_STREAMING && lag > 0)
+			max = Max(max, (long) (lag / 1000));
 	}
-	PG_FINALLY();
+	return max;
+}
+
+/*
+ * Between two backfill batches: the pause of migrate_ext.backfill_delay,
+ * then, while a streaming standby's replay lag is above
+ * migrate_ext.max_replication_lag, waits of at most a second.  Both the
+ * worker and CALL mig.backfill call it, each with its own way of sleeping.
+ */
+void
+MigBackfillThrottle(const char *what, MigSleepFn sleep)
+{
+	long		lag;
+
+	if (mig_backfill_delay > 0)
+		sleep(mig_backfill_delay);
+	while (mig_max_replication_lag > 0 &&
+		   (lag = max_apply_lag_ms()) > mig_max_replication_lag)
 	{
-		MigWorkerUnlockForeground(schema_oid);
+		pgstat_report_activity(STATE_RUNNING,
+							   psprintf("migrate_ext: %s waits: standby replay lag %ld ms is above migrate_ext.max_replication_lag",
+										what, lag));
+		sleep(Min(mig_max_replication_lag, 1000));
 	}
-	PG_END_TRY();
-	SPI_finish();
-	PG_RETURN_VOID();
 }

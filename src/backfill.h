@@ -10,22 +10,6 @@
 #define MIG_BACKFILL_H
 
 /*
- * The snapshot that separates rows written before the trigger from rows
- * written through it, as text.  Take it once the table is locked against
- * writers.
- */
-extern char *MigBackfillSnapshot(void);
-
-/*
- * That snapshot parsed, and its test: was a row version with this xmin and
- * cmin written before the trigger existed?
- */
-typedef struct MigPredateSnapshot MigPredateSnapshot;
-extern MigPredateSnapshot *MigBackfillParseSnapshot(const char *text);
-extern bool MigBackfillRowPredates(MigPredateSnapshot *snap,
-								   TransactionId xmin, CommandId cmin);
-
-/*
  * One batch of a backfill job: enough blocks for about batch_size rows from
  * its cursor, written, and the new cursor recorded, in the current
  * transaction (SPI connected).  Marks the job done after its last block.
@@ -33,5 +17,15 @@ extern bool MigBackfillRowPredates(MigPredateSnapshot *snap,
  */
 struct MigJob;
 extern int64 MigBackfillBatch(struct MigJob *job, int batch_size);
+
+/* a way to sleep ms milliseconds, interruptible */
+typedef void (*MigSleepFn) (int ms);
+
+/*
+ * Between two backfill batches: migrate_ext.backfill_delay, then wait while
+ * a standby lags more than migrate_ext.max_replication_lag.  what names the
+ * job in the activity shown while waiting.
+ */
+extern void MigBackfillThrottle(const char *what, MigSleepFn sleep);
 
 #endif							/* MIG_BACKFILL_H */

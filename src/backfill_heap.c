@@ -45,6 +45,7 @@
 #include "utils/syscache.h"
 
 #include "backfill_heap.h"
+#include "backfill_snapshot.h"
 #include "compat.h"
 #include "dual_write.h"
 

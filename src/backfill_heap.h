@@ -12,7 +12,7 @@
 #include "storage/block.h"
 #include "utils/relcache.h"
 
-#include "backfill.h"
+#include "backfill_snapshot.h"
 
 /*
  * Can batches of this table be written directly?  An ordinary heap table

@@ -51,11 +51,14 @@
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 
+#include "backfill_snapshot.h"
 #include "backfill_storage.h"
 #include "compat.h"
 #include "jobs.h"
 #include "model.h"
-#include "state.h"
+#include "names.h"
+#include "security.h"
+#include "spi_exec.h"
 
 /* $1, $2, $3: the job's key */
 static void
@@ -85,10 +88,10 @@ MigBackfillRecordStorage(const char *schema, const char *migration, int seq,
 	relation_close(rel, NoLock);
 
 	MigAsExtensionOwner(&save);
-	if (SPI_execute_with_args("UPDATE mig.job_queue SET relfilenode = $4"
-							  " WHERE schema = $1 AND migration = $2 AND seq = $3",
-							  4, argtypes, values, NULL, false, 0) != SPI_OK_UPDATE)
-		elog(ERROR, "could not record the storage of relation %u", relid);
+	MigSpiExec("UPDATE mig.job_queue SET relfilenode = $4"
+			   " WHERE schema = $1 AND migration = $2 AND seq = $3",
+			   4, argtypes, values, NULL, false, SPI_OK_UPDATE,
+			   "could not record the storage of relation %u", relid);
 	MigAsCaller(&save);
 }
 
@@ -185,11 +188,11 @@ MigBackfillCheckStorage(MigJob *job, Relation rel, MigPredateSnapshot *snap)
 	argtypes[4] = OIDOID;
 	values[4] = ObjectIdGetDatum(current);
 	MigAsExtensionOwner(&save);
-	if (SPI_execute_with_args("UPDATE mig.job_queue SET next_block = 0, end_block = $4,"
-							  " relfilenode = $5, restarted_at = pg_catalog.clock_timestamp()"
-							  " WHERE schema = $1 AND migration = $2 AND seq = $3",
-							  5, argtypes, values, NULL, false, 0) != SPI_OK_UPDATE)
-		elog(ERROR, "could not record the storage of relation %u", RelationGetRelid(rel));
+	MigSpiExec("UPDATE mig.job_queue SET next_block = 0, end_block = $4,"
+			   " relfilenode = $5, restarted_at = pg_catalog.clock_timestamp()"
+			   " WHERE schema = $1 AND migration = $2 AND seq = $3",
+			   5, argtypes, values, NULL, false, SPI_OK_UPDATE,
+			   "could not record the storage of relation %u", RelationGetRelid(rel));
 	MigAsCaller(&save);
 
 	ereport(MigIsBackgroundWorker() ? LOG : NOTICE,

@@ -11,7 +11,7 @@
 
 #include "utils/relcache.h"
 
-#include "backfill.h"
+#include "backfill_snapshot.h"
 
 struct MigJob;
 

@@ -21,35 +21,7 @@
 #ifndef MIG_COLUMN_DUP_H
 #define MIG_COLUMN_DUP_H
 
-#include "ops.h"
-
-typedef struct MigDupColumn
-{
-	/* set by the caller */
-	MigModelColumn *col;		/* the column being duplicated */
-	const char *type;			/* the shadow's type, or NULL: the column's */
-	bool		drop_not_null;	/* the shadow may be null */
-	bool		set_not_null;	/* the shadow must not be null */
-	bool		has_default;	/* default_expr replaces the column's default */
-	const char *default_expr;	/* (NULL: none) */
-	bool		has_comment;	/* comment replaces the column's comment */
-	const char *comment;		/* (NULL: none) */
-	const char *up;				/* old -> new (NULL: the column's value) */
-	const char *down;			/* new -> old (NULL: the column's value) */
-	/* set by MigDupStart */
-	char	   *name;			/* name in the new version */
-	AttrNumber	old_attnum;
-	AttrNumber	attnum;			/* the shadow column */
-	MigModelColumn *shadow;		/* the shadow in the model */
-} MigDupColumn;
-
-typedef struct MigDup
-{
-	MigModelTable *table;
-	List	   *columns;		/* MigDupColumn * */
-	Oid			skip_conoid;	/* a constraint not carried over, or InvalidOid */
-	List	   *pending;		/* what complete renames or turns into constraints */
-} MigDup;
+#include "dup_carry.h"
 
 /*
  * Duplicate columns of a table (see above).  The model then has each shadow
@@ -72,21 +44,5 @@ extern void MigDupFinish(MigPlan *plan, MigDup *dup);
  */
 extern void MigCheckColumnDependents(MigPlan *plan, MigModelTable *table,
 									 int2vector *attnums, bool dropping);
-
-/*
- * Remember that an index or constraint created (or renamed) by this
- * migration gets another name at complete (or becomes a constraint: contype 'u' or 'p'),
- * so that duplicating its column again in the same migration carries that
- * over too.
- */
-extern void MigDupRemember(MigPlan *plan, Oid objid, const char *name,
-						   char contype, bool deferrable, bool deferred);
-
-/*
- * rename_constraint of a constraint known in the new version by a name
- * remembered above: rename it at complete.  False when there is none.
- */
-extern bool MigDupRenameFinal(MigPlan *plan, Oid relid, const char *from,
-							  const char *to);
 
 #endif							/* MIG_COLUMN_DUP_H */

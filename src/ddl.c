@@ -32,9 +32,8 @@
 
 #include "compat.h"
 #include "ddl.h"
-#include "migrate_ext.h"
-
-#define MIG_MAX_BACKOFF_MS 10000
+#include "names.h"
+#include "settings.h"
 
 /*
  * What the statement now running locks, for the final lock error: a table,

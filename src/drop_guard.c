@@ -45,7 +45,8 @@
 #include "compat.h"
 #include "drop_guard.h"
 #include "model.h"
-#include "worker.h"
+#include "names.h"
+#include "worker_control.h"
 
 PG_FUNCTION_INFO_V1(mig_drop_guard);
 

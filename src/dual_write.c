@@ -69,8 +69,10 @@
 #include "utils/varlena.h"
 
 #include "dual_write.h"
-#include "migrate_ext.h"
+#include "names.h"
 #include "rule_compile.h"
+#include "settings.h"
+#include "spi_exec.h"
 #include "version_ready.h"
 #include "write_route.h"
 
@@ -222,26 +224,26 @@ dual_write_load(DualWriteEntry *entry, Relation rel)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	if (SPI_execute_with_args("SELECT d.schema::text, d.old_version, d.new_version,"
-							  " r->>'direction', (r->>'target')::int4, r->>'sql',"
-							  " ARRAY(SELECT pg_catalog.jsonb_array_elements_text(r->'names')),"
-							  " NOT EXISTS (SELECT 1"
-							  "     FROM pg_catalog.jsonb_array_elements(d.rules) u,"
-							  "     LATERAL (SELECT (u->>'target')::int4 AS attnum"
-							  "       UNION ALL SELECT o.n::int4"
-							  "       FROM pg_catalog.jsonb_array_elements(u->'names') WITH ORDINALITY AS o(v, n)"
-							  "       WHERE pg_catalog.jsonb_typeof(o.v) <> 'null') x"
-							  "     WHERE d.columns IS NOT NULL"
-							  "       AND d.columns->>(x.attnum - 1) IS DISTINCT FROM"
-							  "         (SELECT a.attname::text FROM pg_catalog.pg_attribute a"
-							  "          WHERE a.attrelid = $1 AND a.attnum = x.attnum AND NOT a.attisdropped))"
-							  " FROM mig.dual_writes d,"
-							  " pg_catalog.jsonb_array_elements(d.rules) WITH ORDINALITY AS e(r, n)"
-							  " WHERE d.relid = $1"
-							  " ORDER BY e.n",
-							  1, argtypes, values, NULL, true, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not read the dual-write rules of relation %u",
-			 RelationGetRelid(rel));
+	MigSpiExec("SELECT d.schema::text, d.old_version, d.new_version,"
+			   " r->>'direction', (r->>'target')::int4, r->>'sql',"
+			   " ARRAY(SELECT pg_catalog.jsonb_array_elements_text(r->'names')),"
+			   " NOT EXISTS (SELECT 1"
+			   "     FROM pg_catalog.jsonb_array_elements(d.rules) u,"
+			   "     LATERAL (SELECT (u->>'target')::int4 AS attnum"
+			   "       UNION ALL SELECT o.n::int4"
+			   "       FROM pg_catalog.jsonb_array_elements(u->'names') WITH ORDINALITY AS o(v, n)"
+			   "       WHERE pg_catalog.jsonb_typeof(o.v) <> 'null') x"
+			   "     WHERE d.columns IS NOT NULL"
+			   "       AND d.columns->>(x.attnum - 1) IS DISTINCT FROM"
+			   "         (SELECT a.attname::text FROM pg_catalog.pg_attribute a"
+			   "          WHERE a.attrelid = $1 AND a.attnum = x.attnum AND NOT a.attisdropped))"
+			   " FROM mig.dual_writes d,"
+			   " pg_catalog.jsonb_array_elements(d.rules) WITH ORDINALITY AS e(r, n)"
+			   " WHERE d.relid = $1"
+			   " ORDER BY e.n",
+			   1, argtypes, values, NULL, true, SPI_OK_SELECT,
+			   "could not read the dual-write rules of relation %u",
+			   RelationGetRelid(rel));
 	n = SPI_processed;
 
 	oldcxt = MemoryContextSwitchTo(entry->cxt);
@@ -788,4 +790,24 @@ mig_dual_write(PG_FUNCTION_ARGS)
 		return PointerGetDatum(tuple);
 	return PointerGetDatum(apply_rules(entry, rules, trigdata->tg_relation,
 									   tuple, slot));
+}
+
+/* A column of the table that the backfill sets to itself (an up rule's target). */
+AttrNumber
+MigDualWriteUpTarget(Oid relid)
+{
+	Oid			argtypes[1] = {OIDOID};
+	Datum		values[1] = {ObjectIdGetDatum(relid)};
+	bool		isnull;
+	Datum		d;
+
+	MigSpiExec("SELECT (r->>'target')::int4"
+			   " FROM mig.dual_writes d, pg_catalog.jsonb_array_elements(d.rules) r"
+			   " WHERE d.relid = $1 AND r->>'direction' = 'up' LIMIT 1",
+			   1, argtypes, values, NULL, false, SPI_OK_SELECT,
+			   "could not read the dual-write rules of relation %u", relid);
+	if (SPI_processed == 0)
+		return InvalidAttrNumber;
+	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	return isnull ? InvalidAttrNumber : (AttrNumber) DatumGetInt32(d);
 }

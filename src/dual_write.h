@@ -28,4 +28,11 @@ extern HeapTuple MigDualWriteUp(Relation rel, HeapTuple tuple,
 /* Register the relcache callback that invalidates compiled rules. */
 extern void MigDualWriteInit(void);
 
+/*
+ * A column of the table that an up rule of its dual-write trigger writes
+ * (the column the backfill sets to itself), or InvalidAttrNumber.  SPI
+ * connected.
+ */
+extern AttrNumber MigDualWriteUpTarget(Oid relid);
+
 #endif							/* MIG_DUAL_WRITE_H */

@@ -42,16 +42,20 @@
 #include "utils/rel.h"
 #include "utils/resowner.h"
 
-#include "backfill.h"
+#include "backfill_snapshot.h"
+#include "backfill_storage.h"
 #include "ddl.h"
 #include "dual_write.h"
 #include "dual_write_setup.h"
 #include "jobs.h"
-#include "migrate_ext.h"
-#include "rule_compile.h"
 #include "model.h"
-#include "state.h"
+#include "names.h"
+#include "rule_compile.h"
+#include "security.h"
+#include "settings.h"
+#include "spi_exec.h"
 #include "state_ident.h"
+#include "subxact.h"
 
 static void check_rule(MigPlan *plan, MigRule *rule);
 static void refuse_generated(MigPlan *plan, MigRule *rule, Relation rel,
@@ -60,6 +64,24 @@ static char *rules_json(List *rules, Oid relid);
 static void install_table(MigPlan *plan, Oid relid);
 static void check_trigger_order(MigPlan *plan, Oid relid);
 
+/* MigCompileRule, in a subtransaction */
+typedef struct CompileRuleArgs
+{
+	Relation	rel;
+	const char *schema;
+	MigRule    *rule;
+	MigCompiledRule *compiled;
+} CompileRuleArgs;
+
+static void
+compile_rule_run(void *arg)
+{
+	CompileRuleArgs *args = (CompileRuleArgs *) arg;
+
+	MigCompileRule(args->rel, args->schema, args->rule->sql,
+				   args->rule->names, args->rule->target, args->compiled);
+}
+
 /*
  * Compile a rule in a subtransaction, so that with strict expressions off
  * its error becomes a warning.
@@ -67,35 +89,19 @@ static void check_trigger_order(MigPlan *plan, Oid relid);
 static void
 check_rule(MigPlan *plan, MigRule *rule)
 {
-	MemoryContext oldcontext = CurrentMemoryContext;
-	ResourceOwner oldowner = CurrentResourceOwner;
 	Relation	rel = relation_open(rule->relid, AccessShareLock);
 	const char *direction = rule->up ? "up" : "down";
 	MigCompiledRule compiled;
-	volatile bool compiled_ok = false;
+	CompileRuleArgs args;
+	ErrorData  *edata;
 
-	BeginInternalSubTransaction(NULL);
-	MemoryContextSwitchTo(oldcontext);
-	PG_TRY();
+	args.rel = rel;
+	args.schema = plan->schema;
+	args.rule = rule;
+	args.compiled = &compiled;
+	edata = MigSubxactRun(compile_rule_run, &args);
+	if (edata != NULL)
 	{
-		MigCompileRule(rel, plan->schema, rule->sql, rule->names, rule->target,
-					   &compiled);
-		compiled_ok = true;
-		ReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(oldcontext);
-		CurrentResourceOwner = oldowner;
-	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
-
-		MemoryContextSwitchTo(oldcontext);
-		edata = CopyErrorData();
-		FlushErrorState();
-		RollbackAndReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(oldcontext);
-		CurrentResourceOwner = oldowner;
-
 		ereport(mig_strict_expressions ? ERROR : WARNING,
 				errcode(edata->sqlerrcode),
 				errmsg("invalid %s expression \"%s\" in operations[%d] (%s) of migration \"%s\": %s",
@@ -110,8 +116,7 @@ check_rule(MigPlan *plan, MigRule *rule)
 				errhint("Writes that need this expression will fail until the migration is rolled back."));
 		FreeErrorData(edata);
 	}
-	PG_END_TRY();
-	if (compiled_ok)
+	else
 		refuse_generated(plan, rule, rel, &compiled);
 	relation_close(rel, AccessShareLock);
 }
@@ -256,11 +261,11 @@ install_table(MigPlan *plan, Oid relid)
 	values[4] = CStringGetTextDatum(plan->new_version);
 	values[5] = CStringGetTextDatum(rules_json(plan->rules, relid));
 	MigAsExtensionOwner(&save);
-	if (SPI_execute_with_args("INSERT INTO mig.dual_writes"
-							  " (relid, schema, migration, old_version, new_version, rules)"
-							  " VALUES ($1, $2, $3, $4, $5, $6::jsonb)",
-							  6, argtypes, values, NULL, false, 0) != SPI_OK_INSERT)
-		elog(ERROR, "could not record dual-write rules");
+	MigSpiExec("INSERT INTO mig.dual_writes"
+			   " (relid, schema, migration, old_version, new_version, rules)"
+			   " VALUES ($1, $2, $3, $4, $5, $6::jsonb)",
+			   6, argtypes, values, NULL, false, SPI_OK_INSERT,
+			   "could not record dual-write rules");
 	MigAsCaller(&save);
 
 	if (backfill)
@@ -273,6 +278,8 @@ install_table(MigPlan *plan, Oid relid)
 		relation_close(rel, AccessShareLock);
 		/* the trigger creation above keeps writers out: rows up to here predate it */
 		MigJobAddBackfill(plan, relid, MigBackfillSnapshot(), blocks, rows);
+		MigBackfillRecordStorage(plan->schema, plan->migration->name,
+								 plan->job_seq, relid);
 	}
 }
 
@@ -348,10 +355,10 @@ MigDualWriteRemove(const char *schema, const char *migration)
 
 	values[0] = DirectFunctionCall1(namein, CStringGetDatum(schema));
 	values[1] = CStringGetTextDatum(migration);
-	if (SPI_execute_with_args("SELECT relid, relname FROM mig.dual_writes"
-							  " WHERE schema = $1 AND migration = $2",
-							  2, argtypes, values, NULL, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not read dual-write rules");
+	MigSpiExec("SELECT relid, relname FROM mig.dual_writes"
+			   " WHERE schema = $1 AND migration = $2",
+			   2, argtypes, values, NULL, false, SPI_OK_SELECT,
+			   "could not read dual-write rules");
 	for (i = 0; i < SPI_processed; i++)
 	{
 		bool		isnull;
@@ -376,10 +383,9 @@ MigDualWriteRemove(const char *schema, const char *migration)
 	}
 
 	MigAsExtensionOwner(&save);
-	if (SPI_execute_with_args("DELETE FROM mig.dual_writes WHERE schema = $1 AND migration = $2",
-							  2, argtypes, values, NULL, false, 0) != SPI_OK_DELETE ||
-		SPI_execute_with_args("DELETE FROM mig.job_queue WHERE schema = $1 AND migration = $2",
-							  2, argtypes, values, NULL, false, 0) != SPI_OK_DELETE)
-		elog(ERROR, "could not forget dual-write rules");
+	MigSpiExec("DELETE FROM mig.dual_writes WHERE schema = $1 AND migration = $2",
+			   2, argtypes, values, NULL, false, SPI_OK_DELETE,
+			   "could not forget dual-write rules");
 	MigAsCaller(&save);
+	MigJobsForget(schema, migration);
 }

@@ -35,7 +35,7 @@
 #include "utils/builtins.h"
 #include "utils/memutils.h"
 
-#include "migrate_ext.h"
+#include "names.h"
 
 PG_FUNCTION_INFO_V1(mig_refuse_table_rewrite);
 PG_FUNCTION_INFO_V1(mig_refuse_new_inheritance);

@@ -44,8 +44,10 @@
 
 #include "compat.h"
 #include "expr_precheck.h"
-#include "migrate_ext.h"
+#include "names.h"
 #include "rule_compile.h"
+#include "settings.h"
+#include "subxact.h"
 
 /*
  * Has an operation walked so far created a table?  Then a relation or type
@@ -137,6 +139,62 @@ precheck_error_context(void *arg)
 			   plan->migration->name);
 }
 
+/* the work of lookup_type that may fail, in a subtransaction */
+typedef struct LookupTypeArgs
+{
+	const char *type;
+	Oid		   *typid;
+	int32	   *typmod;
+	bool	   *serial;
+} LookupTypeArgs;
+
+static void
+lookup_type_run(void *arg)
+{
+	LookupTypeArgs *args = (LookupTypeArgs *) arg;
+	TypeName   *typename = MigTypeStringToTypeName(args->type);
+
+	/* as transformColumnDefinition recognises them */
+	if (list_length(typename->names) == 1 && !typename->pct_type &&
+		typename->arrayBounds == NIL)
+	{
+		const char *name = strVal(linitial(typename->names));
+
+		*args->serial = strcmp(name, "smallserial") == 0 ||
+			strcmp(name, "serial2") == 0 ||
+			strcmp(name, "serial") == 0 ||
+			strcmp(name, "serial4") == 0 ||
+			strcmp(name, "bigserial") == 0 ||
+			strcmp(name, "serial8") == 0;
+	}
+	if (!*args->serial)
+		typenameTypeIdAndMod(NULL, typename, args->typid, args->typmod);
+}
+
+/* MigCheckRuleExpression, in a subtransaction */
+typedef struct CheckExpressionArgs
+{
+	MigExprKind kind;
+	const char *schema;
+	const char *relname;
+	const char *sql;
+	List	   *columns;
+	Oid			type;
+	int32		typmod;
+	const char *target;
+	bool	   *unsure;
+} CheckExpressionArgs;
+
+static void
+check_expression_run(void *arg)
+{
+	CheckExpressionArgs *args = (CheckExpressionArgs *) arg;
+
+	MigCheckRuleExpression(args->kind, args->schema, args->relname, args->sql,
+						   args->columns, args->type, args->typmod,
+						   args->target, args->unsure);
+}
+
 /*
  * A type named in the migration; false if it cannot be resolved now (a
  * serial pseudo-type, or a type a table created by the migration may be).
@@ -147,8 +205,7 @@ static bool
 lookup_type(MigPlan *plan, MigOperation *op, const char *type, Oid *typid,
 			int32 *typmod)
 {
-	MemoryContext oldcontext = CurrentMemoryContext;
-	ResourceOwner oldowner = CurrentResourceOwner;
+	LookupTypeArgs targs;
 	ErrorContextCallback errcallback;
 	ErrorData  *edata = NULL;
 	bool		serial = false;
@@ -158,41 +215,11 @@ lookup_type(MigPlan *plan, MigOperation *op, const char *type, Oid *typid,
 	errcallback.arg = plan;
 	errcallback.previous = error_context_stack;
 	error_context_stack = &errcallback;
-	BeginInternalSubTransaction(NULL);
-	MemoryContextSwitchTo(oldcontext);
-	PG_TRY();
-	{
-		TypeName   *typename = MigTypeStringToTypeName(type);
-
-		/* as transformColumnDefinition recognises them */
-		if (list_length(typename->names) == 1 && !typename->pct_type &&
-			typename->arrayBounds == NIL)
-		{
-			const char *name = strVal(linitial(typename->names));
-
-			serial = strcmp(name, "smallserial") == 0 ||
-				strcmp(name, "serial2") == 0 ||
-				strcmp(name, "serial") == 0 ||
-				strcmp(name, "serial4") == 0 ||
-				strcmp(name, "bigserial") == 0 ||
-				strcmp(name, "serial8") == 0;
-		}
-		if (!serial)
-			typenameTypeIdAndMod(NULL, typename, typid, typmod);
-		ReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(oldcontext);
-		CurrentResourceOwner = oldowner;
-	}
-	PG_CATCH();
-	{
-		MemoryContextSwitchTo(oldcontext);
-		edata = CopyErrorData();
-		FlushErrorState();
-		RollbackAndReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(oldcontext);
-		CurrentResourceOwner = oldowner;
-	}
-	PG_END_TRY();
+	targs.type = type;
+	targs.typid = typid;
+	targs.typmod = typmod;
+	targs.serial = &serial;
+	edata = MigSubxactRun(lookup_type_run, &targs);
 	error_context_stack = errcallback.previous;
 	plan->op = NULL;
 
@@ -216,8 +243,7 @@ check_expr(MigPlan *plan, MigOperation *op, SimTable *table, MigExprKind kind,
 		   const char *sql, List *columns, Oid type, int32 typmod,
 		   const char *target)
 {
-	MemoryContext oldcontext = CurrentMemoryContext;
-	ResourceOwner oldowner = CurrentResourceOwner;
+	CheckExpressionArgs eargs;
 	ErrorContextCallback errcallback;
 	bool		unsure = false;
 	ErrorData  *edata = NULL;
@@ -227,26 +253,16 @@ check_expr(MigPlan *plan, MigOperation *op, SimTable *table, MigExprKind kind,
 	errcallback.arg = plan;
 	errcallback.previous = error_context_stack;
 	error_context_stack = &errcallback;
-	BeginInternalSubTransaction(NULL);
-	MemoryContextSwitchTo(oldcontext);
-	PG_TRY();
-	{
-		MigCheckRuleExpression(kind, plan->schema, table->relname, sql,
-							   columns, type, typmod, target, &unsure);
-		ReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(oldcontext);
-		CurrentResourceOwner = oldowner;
-	}
-	PG_CATCH();
-	{
-		MemoryContextSwitchTo(oldcontext);
-		edata = CopyErrorData();
-		FlushErrorState();
-		RollbackAndReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(oldcontext);
-		CurrentResourceOwner = oldowner;
-	}
-	PG_END_TRY();
+	eargs.kind = kind;
+	eargs.schema = plan->schema;
+	eargs.relname = table->relname;
+	eargs.sql = sql;
+	eargs.columns = columns;
+	eargs.type = type;
+	eargs.typmod = typmod;
+	eargs.target = target;
+	eargs.unsure = &unsure;
+	edata = MigSubxactRun(check_expression_run, &eargs);
 	error_context_stack = errcallback.previous;
 	plan->op = NULL;
 
@@ -275,31 +291,20 @@ check_one(MigPlan *plan, MigOperation *op, SimTable *table, bool up,
 		  const char *sql, List *columns, Oid type, int32 typmod,
 		  const char *target)
 {
-	MemoryContext oldcontext = CurrentMemoryContext;
-	ResourceOwner oldowner = CurrentResourceOwner;
+	CheckExpressionArgs eargs;
 	bool		unsure = false;
 	ErrorData  *edata = NULL;
 
-	BeginInternalSubTransaction(NULL);
-	MemoryContextSwitchTo(oldcontext);
-	PG_TRY();
-	{
-		MigCheckRuleExpression(MIG_EXPR_RULE, plan->schema, table->relname,
-							   sql, columns, type, typmod, target, &unsure);
-		ReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(oldcontext);
-		CurrentResourceOwner = oldowner;
-	}
-	PG_CATCH();
-	{
-		MemoryContextSwitchTo(oldcontext);
-		edata = CopyErrorData();
-		FlushErrorState();
-		RollbackAndReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(oldcontext);
-		CurrentResourceOwner = oldowner;
-	}
-	PG_END_TRY();
+	eargs.kind = MIG_EXPR_RULE;
+	eargs.schema = plan->schema;
+	eargs.relname = table->relname;
+	eargs.sql = sql;
+	eargs.columns = columns;
+	eargs.type = type;
+	eargs.typmod = typmod;
+	eargs.target = target;
+	eargs.unsure = &unsure;
+	edata = MigSubxactRun(check_expression_run, &eargs);
 
 	if (edata == NULL)
 		return;

@@ -36,7 +36,7 @@
 #include "ddl.h"
 #include "index_declare.h"
 #include "jobs.h"
-#include "migrate_ext.h"
+#include "names.h"
 
 /* not ready, not valid: as CREATE INDEX CONCURRENTLY leaves it before its build */
 static void

@@ -30,13 +30,20 @@
 #include "nodes/parsenodes.h"
 #include "storage/latch.h"
 #include "utils/builtins.h"
+#include "utils/lsyscache.h"
 #include "utils/timestamp.h"
 #include "utils/wait_event.h"
 
+#include "backfill.h"
+#include "job_control.h"
+#include "job_run.h"
 #include "jobs.h"
+#include "security.h"
+#include "settings.h"
 #include "state.h"
-#include "worker.h"
+#include "worker_control.h"
 
+PG_FUNCTION_INFO_V1(mig_backfill);
 PG_FUNCTION_INFO_V1(mig_wait);
 PG_FUNCTION_INFO_V1(mig_pause);
 PG_FUNCTION_INFO_V1(mig_resume);
@@ -46,14 +53,6 @@ PG_FUNCTION_INFO_V1(mig_waiting_for_worker_slot);
 /* how often mig.wait looks at the jobs */
 #define MIG_WAIT_POLL_MS 200
 
-typedef struct JobCounts
-{
-	int64		unfinished;		/* pending or running, not paused */
-	int64		paused;
-	int64		failed;
-	char	   *summary;		/* mig.job_summary */
-} JobCounts;
-
 static const char *
 schema_arg(FunctionCallInfo fcinfo)
 {
@@ -62,50 +61,6 @@ schema_arg(FunctionCallInfo fcinfo)
 				errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				errmsg("schema must not be null"));
 	return pstrdup(NameStr(*PG_GETARG_NAME(0)));
-}
-
-void
-MigRefuseReadOnly(const char *function, const char *schema)
-{
-	if (RecoveryInProgress())
-		ereport(ERROR,
-				errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
-				errmsg("cannot run %s on schema \"%s\": this server is a read-only standby",
-					   function, schema ? schema : "?"),
-				errdetail("Migrations and their jobs are changed only on the primary; a standby shows them as the primary recorded them."),
-				errhint("Run %s on the primary server.", function));
-	if (XactReadOnly)
-		ereport(ERROR,
-				errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
-				errmsg("cannot run %s on schema \"%s\" in a read-only transaction",
-					   function, schema ? schema : "?"),
-				errhint("Run %s in a read-write transaction.", function));
-}
-
-static void
-count_jobs(const char *schema, const char *migration, JobCounts *counts)
-{
-	Oid			argtypes[2] = {NAMEOID, TEXTOID};
-	Datum		values[2];
-	HeapTuple	tup;
-	TupleDesc	desc;
-	bool		isnull;
-
-	values[0] = DirectFunctionCall1(namein, CStringGetDatum(schema));
-	values[1] = CStringGetTextDatum(migration);
-	if (SPI_execute_with_args("SELECT count(*) FILTER (WHERE state IN ('pending', 'running') AND NOT paused),"
-							  " count(*) FILTER (WHERE state IN ('pending', 'running') AND paused),"
-							  " count(*) FILTER (WHERE state = 'failed'),"
-							  " mig.job_summary($1)"
-							  " FROM mig.job_queue WHERE schema = $1 AND migration = $2",
-							  2, argtypes, values, NULL, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not read the job queue");
-	tup = SPI_tuptable->vals[0];
-	desc = SPI_tuptable->tupdesc;
-	counts->unfinished = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
-	counts->paused = DatumGetInt64(SPI_getbinval(tup, desc, 2, &isnull));
-	counts->failed = DatumGetInt64(SPI_getbinval(tup, desc, 3, &isnull));
-	counts->summary = SPI_getvalue(tup, desc, 4);
 }
 
 /*
@@ -142,14 +97,14 @@ mig_wait(PG_FUNCTION_ARGS)
 	for (;;)
 	{
 		MigActive  *active = MigStateGetActive(schema);
-		JobCounts	counts;
+		MigJobCounts	counts;
 		bool		here;
 
 		if (active == NULL)
 			break;
-		here = MigJobsStartedHere(schema, active->name);
+		here = MigStateStartedHere(schema, active->name);
 		if (here)
-			MigJobsRunInline(schema, active->name, false);
+			MigJobsRunAllInline(schema, active->name, false);
 		else if (!nonatomic)
 			ereport(ERROR,
 					errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
@@ -157,7 +112,7 @@ mig_wait(PG_FUNCTION_ARGS)
 					errdetail("It would hold a snapshot while it waits, and a concurrent index build of the migration waits for every older snapshot."),
 					errhint("Run CALL mig.wait('%s') on its own.", schema));
 
-		count_jobs(schema, active->name, &counts);
+		MigJobsCount(schema, active->name, &counts);
 		if (counts.failed > 0)
 			ereport(ERROR,
 					errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -199,39 +154,20 @@ set_paused(FunctionCallInfo fcinfo, bool pause)
 {
 	const char *schema = schema_arg(fcinfo);
 	MigActive  *active;
-	Oid			argtypes[2] = {NAMEOID, TEXTOID};
-	Datum		values[2];
-	MigOwnerSave save;
 	uint64		n;
 	char	   *result;
 
 	MigRefuseReadOnly(pause ? "mig.pause" : "mig.resume", schema);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	MigCheckSchemaPrivilege(MigStateLockSchema(schema), schema);
+	MigCheckSchemaPrivilege(MigLockSchema(schema), schema);
 	active = MigStateGetActive(schema);
 	if (active == NULL)
 		ereport(ERROR,
 				errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				errmsg("no migration is in progress in schema \"%s\"", schema));
 
-	values[0] = DirectFunctionCall1(namein, CStringGetDatum(schema));
-	values[1] = CStringGetTextDatum(active->name);
-	MigAsExtensionOwner(&save);
-	if (SPI_execute_with_args(pause ?
-							  "UPDATE mig.job_queue SET paused = true"
-							  " WHERE schema = $1 AND migration = $2"
-							  "   AND state IN ('pending', 'running') AND NOT paused" :
-							  "UPDATE mig.job_queue SET paused = false,"
-							  "   state = CASE state WHEN 'failed' THEN 'pending' ELSE state END,"
-							  "   attempts = CASE state WHEN 'failed' THEN 0 ELSE attempts END,"
-							  "   finished_at = CASE state WHEN 'failed' THEN NULL ELSE finished_at END"
-							  " WHERE schema = $1 AND migration = $2"
-							  "   AND (paused OR state = 'failed')",
-							  2, argtypes, values, NULL, false, 0) != SPI_OK_UPDATE)
-		elog(ERROR, "could not update the job queue");
-	n = SPI_processed;
-	MigAsCaller(&save);
+	n = MigJobsSetPaused(schema, active->name, pause);
 
 	if (pause)
 		result = psprintf("paused " UINT64_FORMAT " jobs of migration \"%s\"", n, active->name);
@@ -283,4 +219,105 @@ Datum
 mig_waiting_for_worker_slot(PG_FUNCTION_ARGS)
 {
 	PG_RETURN_BOOL(MigWorkerWaitingForSlot(NameStr(*PG_GETARG_NAME(0))));
+}
+
+void
+MigJobsFinishForComplete(const char *schema, const char *migration)
+{
+	char	   *progress;
+	bool		here = MigStateStartedHere(schema, migration);
+
+	MigJobsCheckRestored(schema, migration);
+	if (here)
+		MigJobsRunAllInline(schema, migration, true);
+	progress = MigJobsUnfinished(schema, migration);
+	if (progress == NULL)
+		return;
+
+	/* a worker that died is started again, whatever happens to this call */
+	if (!here)
+		MigWorkerEnsure(schema);
+	ereport(ERROR,
+			errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			errmsg("cannot complete migration \"%s\": its background jobs are not finished",
+				   migration),
+			errdetail("Jobs: %s.", progress),
+			errhint("Wait for them with CALL mig.wait('%s') (resume paused ones with mig.resume('%s')), then complete the migration.",
+					schema, schema));
+}
+
+/* CALL mig.backfill's sleep between batches: interruptible */
+static void
+foreground_sleep(int ms)
+{
+	(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+					 ms, PG_WAIT_EXTENSION);
+	ResetLatch(MyLatch);
+	CHECK_FOR_INTERRUPTS();
+}
+
+/*
+ * CALL mig.backfill(schema, batch_size): run the backfills of the active
+ * migration in the foreground, paused or not.  Called outside a transaction
+ * block, it commits after each batch; inside one, it does all the work in
+ * that transaction.  The worker's lock keeps the background worker away
+ * meanwhile.
+ */
+Datum
+mig_backfill(PG_FUNCTION_ARGS)
+{
+	const char *schema;
+	int			batch_size;
+	bool		nonatomic;
+	MigJob	   *job;
+	MigJobKind	kind = MIG_JOB_BACKFILL;
+	Oid			schema_oid;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				errmsg("schema must not be null"));
+	schema = pstrdup(NameStr(*PG_GETARG_NAME(0)));
+	MigRefuseReadOnly("mig.backfill", schema);
+	batch_size = PG_ARGISNULL(1) ? mig_backfill_batch_size : PG_GETARG_INT32(1);
+	if (batch_size < 1)
+		ereport(ERROR,
+				errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				errmsg("batch size must be at least 1"));
+
+	nonatomic = fcinfo->context && IsA(fcinfo->context, CallContext) &&
+		!castNode(CallContext, fcinfo->context)->atomic;
+
+	if (SPI_connect_ext(nonatomic ? SPI_OPT_NONATOMIC : 0) != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+
+	schema_oid = get_namespace_oid(schema, false);
+	MigCheckSchemaPrivilege(schema_oid, schema);
+	MigWorkerLockForeground(schema_oid, schema);
+
+	PG_TRY();
+	{
+		/* each batch's job is read again: the cursor is the committed one */
+		while ((job = MigJobNext(schema, true, &kind)) != NULL)
+		{
+			(void) MigBackfillBatch(job, batch_size);
+			if (job->next_block >= job->end_block)
+				ereport(NOTICE,
+						errmsg("backfilled table \"%s\": " INT64_FORMAT " rows in " INT64_FORMAT " blocks",
+							   get_rel_name(job->relid) ? get_rel_name(job->relid) : "?",
+							   job->rows_done, job->end_block));
+			if (nonatomic)
+				SPI_commit();
+			CHECK_FOR_INTERRUPTS();
+			/* the worker's throttle: backfill_delay, max_replication_lag */
+			MigBackfillThrottle(MigJobDescribe(job), foreground_sleep);
+		}
+	}
+	PG_FINALLY();
+	{
+		MigWorkerUnlockForeground(schema_oid);
+	}
+	PG_END_TRY();
+	SPI_finish();
+	PG_RETURN_VOID();
 }

@@ -27,6 +27,7 @@
 #include "tcop/pquery.h"
 #include "tcop/tcopprot.h"
 #include "tcop/utility.h"
+#include "pgstat.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
@@ -39,9 +40,12 @@
 #include "compat.h"
 #include "ddl.h"
 #include "job_run.h"
-#include "migrate_ext.h"
-#include "state.h"
+#include "names.h"
+#include "security.h"
+#include "settings.h"
+#include "spi_exec.h"
 #include "state_ident.h"
+#include "steps.h"
 
 static Oid	job_index(MigJob *job, bool *valid);
 static void index_moved(MigJob *job, Oid indexoid);
@@ -134,27 +138,11 @@ job_index(MigJob *job, bool *valid)
 static void
 index_moved(MigJob *job, Oid indexoid)
 {
-	Oid			argtypes[5] = {NAMEOID, TEXTOID, OIDOID, OIDOID, INT4OID};
-	Datum		values[5];
-	MigOwnerSave save;
-
 	if (indexoid == job->objid)
 		return;
-	values[0] = DirectFunctionCall1(namein, CStringGetDatum(job->schema));
-	values[1] = CStringGetTextDatum(job->migration);
-	values[2] = ObjectIdGetDatum(job->objid);
-	values[3] = ObjectIdGetDatum(indexoid);
-	values[4] = Int32GetDatum(job->seq);
-	MigAsExtensionOwner(&save);
-	if (SPI_execute_with_args("UPDATE mig.steps"
-							  " SET step = pg_catalog.jsonb_set(step, '{objid}', pg_catalog.to_jsonb($4))"
-							  " WHERE schema = $1 AND migration = $2 AND (step->>'objid')::oid = $3",
-							  5, argtypes, values, NULL, false, 0) < 0 ||
-		SPI_execute_with_args("UPDATE mig.job_queue SET objid = $4"
-							  " WHERE schema = $1 AND migration = $2 AND seq = $5 AND objid = $3",
-							  5, argtypes, values, NULL, false, 0) < 0)
-		elog(ERROR, "could not record the new OID of index \"%s\"", job->name);
-	MigAsCaller(&save);
+	MigStepsIndexMoved(job->schema, job->migration, job->objid, indexoid,
+					   job->name);
+	MigJobSetIndex(job, indexoid);
 	job->objid = indexoid;
 }
 
@@ -172,16 +160,16 @@ index_leftovers(MigJob *job, MemoryContext cxt)
 	List	   *names = NIL;
 	uint64		i;
 
-	if (SPI_execute_with_args("SELECT pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname)"
-							  " FROM pg_catalog.pg_index i"
-							  " JOIN pg_catalog.pg_class c ON c.oid = i.indexrelid"
-							  " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
-							  " WHERE i.indrelid = $1 AND NOT i.indisvalid AND c.relname <> $2"
-							  "   AND c.relname ~ '_cc(new|old)[0-9]*$'"
-							  "   AND pg_catalog.starts_with($2,"
-							  "       pg_catalog.regexp_replace(c.relname, '_cc(new|old)[0-9]*$', ''))",
-							  2, argtypes, values, NULL, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not read the indexes of relation %u", job->relid);
+	MigSpiExec("SELECT pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname)"
+			   " FROM pg_catalog.pg_index i"
+			   " JOIN pg_catalog.pg_class c ON c.oid = i.indexrelid"
+			   " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+			   " WHERE i.indrelid = $1 AND NOT i.indisvalid AND c.relname <> $2"
+			   "   AND c.relname ~ '_cc(new|old)[0-9]*$'"
+			   "   AND pg_catalog.starts_with($2,"
+			   "       pg_catalog.regexp_replace(c.relname, '_cc(new|old)[0-9]*$', ''))",
+			   2, argtypes, values, NULL, false, SPI_OK_SELECT,
+			   "could not read the indexes of relation %u", job->relid);
 	oldcxt = MemoryContextSwitchTo(cxt);
 	for (i = 0; i < SPI_processed; i++)
 		names = lappend(names, SPI_getvalue(SPI_tuptable->vals[i],
@@ -319,45 +307,6 @@ MigJobValidate(MigJob *job)
 }
 
 void
-MigJobRunInline(MigJob *job)
-{
-	MigJobIdentify(job);
-	switch (job->kind)
-	{
-		case MIG_JOB_INDEX:
-			{
-				bool		valid;
-				Oid			indexoid = job_index(job, &valid);
-
-				if (!valid)
-					MigExec(psprintf("REINDEX INDEX %s",
-									 quote_qualified_identifier(get_namespace_name(get_rel_namespace(indexoid)),
-																job->name)),
-							job->relid);
-				index_moved(job, indexoid);
-				MigJobSetDone(job);
-				break;
-			}
-		case MIG_JOB_BACKFILL:
-			/* an empty table takes one batch too: it marks the job done */
-			do
-			{
-				(void) MigBackfillBatch(job, mig_backfill_batch_size);
-			} while (job->next_block < job->end_block);
-			break;
-		case MIG_JOB_VALIDATE:
-			MigJobValidate(job);
-			break;
-		case MIG_JOB_DROP_INDEX:
-			if (OidIsValid(job->objid) && get_rel_name(job->objid) != NULL)
-				MigExec(psprintf("DROP INDEX IF EXISTS %s", MigQuoteTable(job->objid)),
-						job->relid);
-			MigJobDelete(job);
-			break;
-	}
-}
-
-void
 MigJobsDropLeftovers(const char *schema, const char *migration)
 {
 	Oid			argtypes[2] = {NAMEOID, TEXTOID};
@@ -369,11 +318,11 @@ MigJobsDropLeftovers(const char *schema, const char *migration)
 
 	values[0] = DirectFunctionCall1(namein, CStringGetDatum(schema));
 	values[1] = CStringGetTextDatum(migration);
-	if (SPI_execute_with_args("SELECT relid, name, relname, objid, seq FROM mig.job_queue"
-							  " WHERE schema = $1 AND migration = $2 AND kind = 'index'"
-							  "   AND state <> 'done'",
-							  2, argtypes, values, NULL, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not read the job queue");
+	MigSpiExec("SELECT relid, name, relname, objid, seq FROM mig.job_queue"
+			   " WHERE schema = $1 AND migration = $2 AND kind = 'index'"
+			   "   AND state <> 'done'",
+			   2, argtypes, values, NULL, false, SPI_OK_SELECT,
+			   "could not read the job queue");
 	for (i = 0; i < SPI_processed; i++)
 	{
 		MigJob	   *job = palloc0(sizeof(MigJob));
@@ -418,4 +367,196 @@ MigJobsDropLeftovers(const char *schema, const char *migration)
 			get_rel_name(job->objid) == NULL)
 			index_moved(job, indexoid);
 	}
+}
+
+void
+MigJobsRunAllInline(const char *schema, const char *migration, bool say)
+{
+	MigJob	   *job;
+	int			count = 0;
+
+	/* paused jobs stay paused */
+	while ((job = MigJobNext(schema, false, NULL)) != NULL)
+	{
+		if (count++ == 0 && say)
+			ereport(NOTICE,
+					errmsg("running the background jobs of migration \"%s\" in this transaction",
+						   migration),
+					errdetail("The migration was started in this transaction, so no background worker can run them."));
+		MigJobRunInline(job);
+	}
+}
+
+/* ----------------------------------------------------------------
+ * The kinds of job: how each is described, how the worker runs one unit
+ * of it, and how it runs inline.
+ * ----------------------------------------------------------------
+ */
+
+static char *
+describe_index(MigJob *job, const char *qtable)
+{
+	return psprintf("index %s on %s", quote_identifier(job->name), qtable);
+}
+
+static char *
+describe_backfill(MigJob *job, const char *qtable)
+{
+	return psprintf("backfill of %s", qtable);
+}
+
+static char *
+describe_validate(MigJob *job, const char *qtable)
+{
+	char	   *con = job->objname ? job->objname :
+		get_constraint_name(job->objid);
+
+	return psprintf("validation of constraint %s on %s",
+					con ? quote_identifier(con) : "?", qtable);
+}
+
+static char *
+describe_drop_index(MigJob *job, const char *qtable)
+{
+	char	   *index = job->objname ? job->objname : get_rel_name(job->objid);
+
+	return psprintf("drop of index %s on %s",
+					index ? quote_identifier(index) : "?", qtable);
+}
+
+/*
+ * One unit of work of a job in the worker, outside any transaction: each
+ * starts and commits its own.  Returns whether the job has more to do.
+ */
+static bool
+unit_index(MigJob *job, const char *what, MigSleepFn sleep)
+{
+	pgstat_report_activity(STATE_RUNNING,
+						   psprintf("migrate_ext job %d of migration \"%s\": building %s concurrently",
+									job->seq, job->migration, what));
+	MigJobBuildIndexConcurrently(job);
+	return false;
+}
+
+static bool
+unit_backfill(MigJob *job, const char *what, MigSleepFn sleep)
+{
+	bool		paused;
+
+	pgstat_report_activity(STATE_RUNNING,
+						   psprintf("migrate_ext job %d of migration \"%s\": %s, block " INT64_FORMAT " of " INT64_FORMAT,
+									job->seq, job->migration, what,
+									job->next_block, job->end_block));
+	MigWorkStart();
+	(void) MigBackfillBatch(job, mig_backfill_batch_size);
+	paused = MigJobPaused(job);
+	MigWorkCommit();
+	pgstat_report_stat(false);
+	/* done, or paused: read the queue again (it skips paused jobs) */
+	if (job->next_block >= job->end_block || paused)
+		return false;
+	pgstat_report_activity(STATE_IDLE, NULL);
+	MigBackfillThrottle(what, sleep);
+	return true;
+}
+
+static bool
+unit_validate(MigJob *job, const char *what, MigSleepFn sleep)
+{
+	pgstat_report_activity(STATE_RUNNING,
+						   psprintf("migrate_ext job %d of migration \"%s\": %s",
+									job->seq, job->migration, what));
+	MigWorkStart();
+	MigJobValidate(job);
+	MigWorkCommit();
+	return false;
+}
+
+static bool
+unit_drop_index(MigJob *job, const char *what, MigSleepFn sleep)
+{
+	pgstat_report_activity(STATE_RUNNING,
+						   psprintf("migrate_ext job %d of migration \"%s\": %s concurrently",
+									job->seq, job->migration, what));
+	MigJobDropIndexConcurrently(job);
+	return false;
+}
+
+/* All of a job in the caller's transaction (SPI connected). */
+static void
+inline_index(MigJob *job)
+{
+	bool		valid;
+	Oid			indexoid = job_index(job, &valid);
+
+	if (!valid)
+		MigExec(psprintf("REINDEX INDEX %s",
+						 quote_qualified_identifier(get_namespace_name(get_rel_namespace(indexoid)),
+													job->name)),
+				job->relid);
+	index_moved(job, indexoid);
+	MigJobSetDone(job);
+}
+
+static void
+inline_backfill(MigJob *job)
+{
+	/* an empty table takes one batch too: it marks the job done */
+	do
+	{
+		(void) MigBackfillBatch(job, mig_backfill_batch_size);
+	} while (job->next_block < job->end_block);
+}
+
+static void
+inline_drop_index(MigJob *job)
+{
+	if (OidIsValid(job->objid) && get_rel_name(job->objid) != NULL)
+		MigExec(psprintf("DROP INDEX IF EXISTS %s", MigQuoteTable(job->objid)),
+				job->relid);
+	MigJobDelete(job);
+}
+
+typedef struct JobKindOps
+{
+	char	   *(*describe) (MigJob *job, const char *qtable);
+	bool		(*run_unit) (MigJob *job, const char *what, MigSleepFn sleep);
+	void		(*run_inline) (MigJob *job);
+} JobKindOps;
+
+static const JobKindOps job_kinds[] =
+{
+	[MIG_JOB_INDEX] = {describe_index, unit_index, inline_index},
+	[MIG_JOB_BACKFILL] = {describe_backfill, unit_backfill, inline_backfill},
+	[MIG_JOB_VALIDATE] = {describe_validate, unit_validate, MigJobValidate},
+	[MIG_JOB_DROP_INDEX] = {describe_drop_index, unit_drop_index, inline_drop_index},
+};
+
+char *
+MigJobDescribe(MigJob *job)
+{
+	const char *table;
+	char	   *qtable;
+
+	if (job->description != NULL)
+		return job->description;
+	table = job->relname ? NULL : get_rel_name(job->relid);
+	qtable = job->relname ? job->relname : table ?
+		quote_qualified_identifier(get_namespace_name(get_rel_namespace(job->relid)), table) :
+		psprintf("%u", job->relid);
+	job->description = job_kinds[job->kind].describe(job, qtable);
+	return job->description;
+}
+
+bool
+MigJobRunUnit(MigJob *job, MigSleepFn sleep)
+{
+	return job_kinds[job->kind].run_unit(job, MigJobDescribe(job), sleep);
+}
+
+void
+MigJobRunInline(MigJob *job)
+{
+	MigJobIdentify(job);
+	job_kinds[job->kind].run_inline(job);
 }

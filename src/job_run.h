@@ -10,6 +10,7 @@
 #ifndef MIG_JOB_RUN_H
 #define MIG_JOB_RUN_H
 
+#include "backfill.h"
 #include "jobs.h"
 
 /*
@@ -60,5 +61,25 @@ extern void MigJobsDropLeftovers(const char *schema, const char *migration);
  * last one.
  */
 extern void MigRunTopLevel(const char *sql);
+
+/*
+ * Run every unfinished, unpaused job of the migration now, in this
+ * transaction; say so in a NOTICE if asked to.
+ */
+extern void MigJobsRunAllInline(const char *schema, const char *migration,
+								bool say);
+
+/*
+ * A job's description for pg_stat_activity and messages; the first call
+ * must be in a transaction (it reads the catalogs), later ones need not.
+ */
+extern char *MigJobDescribe(MigJob *job);
+
+/*
+ * In the worker, outside any transaction: one unit of the job's work (an
+ * index build, one backfill batch and its throttle, a validation, a drop),
+ * in transactions of its own.  Returns whether the job has more to do.
+ */
+extern bool MigJobRunUnit(MigJob *job, MigSleepFn sleep);
 
 #endif							/* MIG_JOB_RUN_H */

@@ -28,15 +28,12 @@
 #include "utils/lsyscache.h"
 #include "utils/syscache.h"
 
-#include "backfill.h"
-#include "backfill_storage.h"
 #include "compat.h"
-#include "job_run.h"
 #include "jobs.h"
-#include "migrate_ext.h"
-#include "state.h"
+#include "names.h"
+#include "security.h"
+#include "spi_exec.h"
 #include "state_ident.h"
-#include "worker.h"
 
 static const char *const job_kind_names[] = {"index", "backfill", "validate", "drop_index"};
 
@@ -45,7 +42,6 @@ static void add_job(MigPlan *plan, MigJobKind kind, Oid relid, Oid objid,
 					int64 rows_total);
 static void set_state(MigJob *job, const char *sql, int nargs, Oid *argtypes,
 					  Datum *values, const char *nulls);
-static char *unfinished_jobs(const char *schema, const char *migration);
 
 static Datum
 name_datum(const char *name)
@@ -106,18 +102,14 @@ add_job(MigPlan *plan, MigJobKind kind, Oid relid, Oid objid, const char *name,
 	nulls[9] = rows_total >= 0 ? ' ' : 'n';
 
 	MigAsExtensionOwner(&save);
-	if (SPI_execute_with_args("INSERT INTO mig.job_queue"
-							  " (schema, migration, seq, kind, relid, objid, name,"
-							  "  snapshot, end_block, rows_total, paused)"
-							  " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10,"
-							  "  NOT pg_catalog.current_setting('migrate_ext.start_jobs')::bool)",
-							  10, argtypes, values, nulls, false, 0) != SPI_OK_INSERT)
-		elog(ERROR, "could not queue a job");
+	MigSpiExec("INSERT INTO mig.job_queue"
+			   " (schema, migration, seq, kind, relid, objid, name,"
+			   "  snapshot, end_block, rows_total, paused)"
+			   " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10,"
+			   "  NOT pg_catalog.current_setting('migrate_ext.start_jobs')::bool)",
+			   10, argtypes, values, nulls, false, SPI_OK_INSERT,
+			   "could not queue a job");
 	MigAsCaller(&save);
-
-	/* the worker starts when this transaction commits */
-	if (mig_start_jobs)
-		MigWorkerLaunchAtCommit(plan->schema);
 }
 
 void
@@ -126,8 +118,6 @@ MigJobAddBackfill(MigPlan *plan, Oid relid, const char *snapshot,
 {
 	add_job(plan, MIG_JOB_BACKFILL, relid, InvalidOid, NULL, snapshot,
 			end_block, rows_total);
-	MigBackfillRecordStorage(plan->schema, plan->migration->name,
-							 plan->job_seq, relid);
 }
 
 void
@@ -155,13 +145,12 @@ MigJobAddDropIndex(const char *schema, const char *migration, Oid relid,
 	values[2] = ObjectIdGetDatum(relid);
 	values[3] = ObjectIdGetDatum(indexoid);
 	MigAsExtensionOwner(&save);
-	if (SPI_execute_with_args("INSERT INTO mig.job_queue (schema, migration, seq, kind, relid, objid)"
-							  " SELECT $1, $2, coalesce(max(seq), 0) + 1, 'drop_index', $3, $4"
-							  " FROM mig.job_queue WHERE schema = $1 AND migration = $2",
-							  4, argtypes, values, NULL, false, 0) != SPI_OK_INSERT)
-		elog(ERROR, "could not queue a job");
+	MigSpiExec("INSERT INTO mig.job_queue (schema, migration, seq, kind, relid, objid)"
+			   " SELECT $1, $2, coalesce(max(seq), 0) + 1, 'drop_index', $3, $4"
+			   " FROM mig.job_queue WHERE schema = $1 AND migration = $2",
+			   4, argtypes, values, NULL, false, SPI_OK_INSERT,
+			   "could not queue a job");
 	MigAsCaller(&save);
-	MigWorkerLaunchAtCommit(schema);
 }
 
 void
@@ -179,83 +168,6 @@ MigJobDelete(MigJob *job)
 							  3, argtypes, values, NULL, false, 0) < 0)
 		elog(ERROR, "could not forget a job");
 	MigAsCaller(&save);
-}
-
-bool
-MigJobsStartedHere(const char *schema, const char *migration)
-{
-	Oid			argtypes[2] = {NAMEOID, TEXTOID};
-	Datum		values[2] = {name_datum(schema), CStringGetTextDatum(migration)};
-	bool		isnull;
-	TransactionId xmin;
-
-	if (SPI_execute_with_args("SELECT xmin FROM mig.migrations WHERE schema = $1 AND name = $2",
-							  2, argtypes, values, NULL, false, 0) != SPI_OK_SELECT ||
-		SPI_processed != 1)
-		elog(ERROR, "could not read migration \"%s\"", migration);
-	xmin = DatumGetTransactionId(SPI_getbinval(SPI_tuptable->vals[0],
-											   SPI_tuptable->tupdesc, 1, &isnull));
-	return TransactionIdIsCurrentTransactionId(xmin);
-}
-
-/* "kind object on table: state (progress)" of each unfinished job, or NULL */
-static char *
-unfinished_jobs(const char *schema, const char *migration)
-{
-	Oid			argtypes[2] = {NAMEOID, TEXTOID};
-	Datum		values[2] = {name_datum(schema), CStringGetTextDatum(migration)};
-
-	if (SPI_execute_with_args("SELECT mig.job_summary($1)"
-							  " WHERE EXISTS (SELECT 1 FROM mig.job_queue"
-							  "   WHERE schema = $1 AND migration = $2 AND state <> 'done')",
-							  2, argtypes, values, NULL, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not read the jobs of migration \"%s\"", migration);
-	if (SPI_processed == 0)
-		return NULL;
-	return SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
-}
-
-void
-MigJobsFinishForComplete(const char *schema, const char *migration)
-{
-	char	   *progress;
-	bool		here = MigJobsStartedHere(schema, migration);
-
-	MigJobsCheckRestored(schema, migration);
-	if (here)
-		MigJobsRunInline(schema, migration, true);
-	progress = unfinished_jobs(schema, migration);
-	if (progress == NULL)
-		return;
-
-	/* a worker that died is started again, whatever happens to this call */
-	if (!here)
-		MigWorkerEnsure(schema);
-	ereport(ERROR,
-			errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-			errmsg("cannot complete migration \"%s\": its background jobs are not finished",
-				   migration),
-			errdetail("Jobs: %s.", progress),
-			errhint("Wait for them with CALL mig.wait('%s') (resume paused ones with mig.resume('%s')), then complete the migration.",
-					schema, schema));
-}
-
-void
-MigJobsRunInline(const char *schema, const char *migration, bool say)
-{
-	MigJob	   *job;
-	int			count = 0;
-
-	/* paused jobs stay paused */
-	while ((job = MigJobNext(schema, false, NULL)) != NULL)
-	{
-		if (count++ == 0 && say)
-			ereport(NOTICE,
-					errmsg("running the background jobs of migration \"%s\" in this transaction",
-						   migration),
-					errdetail("The migration was started in this transaction, so no background worker can run them."));
-		MigJobRunInline(job);
-	}
 }
 
 /*
@@ -284,27 +196,27 @@ MigJobNext(const char *schema, bool include_paused, MigJobKind *only_kind)
 	values[2] = only_kind ? CStringGetTextDatum(job_kind_names[*only_kind]) : (Datum) 0;
 	nulls[2] = only_kind ? ' ' : 'n';
 	values[3] = CStringGetTextDatum(MigOrigin());
-	if (SPI_execute_with_args("SELECT j.schema, j.migration, j.seq, j.kind, j.relid, j.objid,"
-							  " j.name, j.state = 'running', j.attempts, j.snapshot,"
-							  " j.next_block, j.end_block, j.rows_done,"
-							  " coalesce(j.rows_total, -1), j.relname, j.objname,"
-							  " m.origin IS NULL OR m.origin = $4"
-							  " FROM mig.job_queue j"
-							  " JOIN mig.migrations m ON m.schema = j.schema AND m.name = j.migration"
-							  " WHERE j.schema = $1"
-							  "   AND (m.status = 'in_progress' OR j.kind = 'drop_index')"
-							  "   AND j.state IN ('pending', 'running')"
-							  "   AND ($2 OR NOT j.paused)"
-							  "   AND ($3 IS NULL OR j.kind = $3)"
-							  "   AND (j.kind <> 'validate' OR NOT EXISTS ("
-							  "     SELECT 1 FROM mig.job_queue b"
-							  "      WHERE b.schema = j.schema AND b.migration = j.migration"
-							  "        AND b.kind = 'backfill' AND b.state <> 'done'))"
-							  " ORDER BY CASE j.kind WHEN 'drop_index' THEN 0 WHEN 'index' THEN 1"
-							  "   WHEN 'backfill' THEN 2 ELSE 3 END,"
-							  "   j.seq LIMIT 1",
-							  4, argtypes, values, nulls, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not read the job queue");
+	MigSpiExec("SELECT j.schema, j.migration, j.seq, j.kind, j.relid, j.objid,"
+			   " j.name, j.state = 'running', j.attempts, j.snapshot,"
+			   " j.next_block, j.end_block, j.rows_done,"
+			   " coalesce(j.rows_total, -1), j.relname, j.objname,"
+			   " m.origin IS NULL OR m.origin = $4"
+			   " FROM mig.job_queue j"
+			   " JOIN mig.migrations m ON m.schema = j.schema AND m.name = j.migration"
+			   " WHERE j.schema = $1"
+			   "   AND (m.status = 'in_progress' OR j.kind = 'drop_index')"
+			   "   AND j.state IN ('pending', 'running')"
+			   "   AND ($2 OR NOT j.paused)"
+			   "   AND ($3 IS NULL OR j.kind = $3)"
+			   "   AND (j.kind <> 'validate' OR NOT EXISTS ("
+			   "     SELECT 1 FROM mig.job_queue b"
+			   "      WHERE b.schema = j.schema AND b.migration = j.migration"
+			   "        AND b.kind = 'backfill' AND b.state <> 'done'))"
+			   " ORDER BY CASE j.kind WHEN 'drop_index' THEN 0 WHEN 'index' THEN 1"
+			   "   WHEN 'backfill' THEN 2 ELSE 3 END,"
+			   "   j.seq LIMIT 1",
+			   4, argtypes, values, nulls, false, SPI_OK_SELECT,
+			   "could not read the job queue");
 	if (SPI_processed == 0)
 		return NULL;
 
@@ -463,51 +375,6 @@ MigJobSetBackfillProgress(MigJob *job, int64 next_block, int64 rows)
 	job->rows_done += rows;
 }
 
-char *
-MigJobDescribe(MigJob *job)
-{
-	const char *table;
-	char	   *qtable;
-
-	if (job->description != NULL)
-		return job->description;
-	table = job->relname ? NULL : get_rel_name(job->relid);
-	qtable = job->relname ? job->relname : table ?
-		quote_qualified_identifier(get_namespace_name(get_rel_namespace(job->relid)), table) :
-		psprintf("%u", job->relid);
-	switch (job->kind)
-	{
-		case MIG_JOB_INDEX:
-			job->description = psprintf("index %s on %s",
-										quote_identifier(job->name), qtable);
-			break;
-		case MIG_JOB_BACKFILL:
-			job->description = psprintf("backfill of %s", qtable);
-			break;
-		case MIG_JOB_VALIDATE:
-			{
-				char	   *con = job->objname ? job->objname :
-					get_constraint_name(job->objid);
-
-				job->description = psprintf("validation of constraint %s on %s",
-											con ? quote_identifier(con) : "?",
-											qtable);
-				break;
-			}
-		case MIG_JOB_DROP_INDEX:
-			{
-				char	   *index = job->objname ? job->objname :
-					get_rel_name(job->objid);
-
-				job->description = psprintf("drop of index %s on %s",
-											index ? quote_identifier(index) : "?",
-											qtable);
-				break;
-			}
-	}
-	return job->description;
-}
-
 /* the error of a backfill restored from a dump before it was done */
 static void
 restored_backfill_error(const char *qtable, const char *migration,
@@ -596,11 +463,11 @@ MigJobsCheckRestored(const char *schema, const char *migration)
 	ListCell   *nc;
 	uint64		i;
 
-	if (SPI_execute_with_args("SELECT relid, relname FROM mig.job_queue"
-							  " WHERE schema = $1 AND migration = $2"
-							  "   AND kind = 'backfill' AND state <> 'done'",
-							  2, argtypes, values, NULL, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not read the jobs of migration \"%s\"", migration);
+	MigSpiExec("SELECT relid, relname FROM mig.job_queue"
+			   " WHERE schema = $1 AND migration = $2"
+			   "   AND kind = 'backfill' AND state <> 'done'",
+			   2, argtypes, values, NULL, false, SPI_OK_SELECT,
+			   "could not read the jobs of migration \"%s\"", migration);
 	for (i = 0; i < SPI_processed; i++)
 	{
 		bool		isnull;
@@ -639,4 +506,116 @@ MigJobsPending(const char *schema)
 							  1, argtypes, values, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read the job queue");
 	return SPI_processed > 0;
+}
+
+void
+MigJobsCount(const char *schema, const char *migration, MigJobCounts *counts)
+{
+	Oid			argtypes[2] = {NAMEOID, TEXTOID};
+	Datum		values[2];
+	HeapTuple	tup;
+	TupleDesc	desc;
+	bool		isnull;
+
+	values[0] = name_datum(schema);
+	values[1] = CStringGetTextDatum(migration);
+	MigSpiExec("SELECT count(*) FILTER (WHERE state IN ('pending', 'running') AND NOT paused),"
+			   " count(*) FILTER (WHERE state IN ('pending', 'running') AND paused),"
+			   " count(*) FILTER (WHERE state = 'failed'),"
+			   " mig.job_summary($1)"
+			   " FROM mig.job_queue WHERE schema = $1 AND migration = $2",
+			   2, argtypes, values, NULL, false, SPI_OK_SELECT,
+			   "could not read the job queue");
+	tup = SPI_tuptable->vals[0];
+	desc = SPI_tuptable->tupdesc;
+	counts->unfinished = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
+	counts->paused = DatumGetInt64(SPI_getbinval(tup, desc, 2, &isnull));
+	counts->failed = DatumGetInt64(SPI_getbinval(tup, desc, 3, &isnull));
+	counts->summary = SPI_getvalue(tup, desc, 4);
+}
+
+/* "kind object on table: state (progress)" of each unfinished job, or NULL */
+char *
+MigJobsUnfinished(const char *schema, const char *migration)
+{
+	Oid			argtypes[2] = {NAMEOID, TEXTOID};
+	Datum		values[2] = {name_datum(schema), CStringGetTextDatum(migration)};
+
+	MigSpiExec("SELECT mig.job_summary($1)"
+			   " WHERE EXISTS (SELECT 1 FROM mig.job_queue"
+			   "   WHERE schema = $1 AND migration = $2 AND state <> 'done')",
+			   2, argtypes, values, NULL, false, SPI_OK_SELECT,
+			   "could not read the jobs of migration \"%s\"", migration);
+	if (SPI_processed == 0)
+		return NULL;
+	return SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+}
+
+/*
+ * mig.pause and mig.resume: pause the migration's unfinished jobs, or
+ * resume its paused and failed ones.  Returns how many changed.
+ */
+uint64
+MigJobsSetPaused(const char *schema, const char *migration, bool pause)
+{
+	Oid			argtypes[2] = {NAMEOID, TEXTOID};
+	Datum		values[2];
+	MigOwnerSave save;
+	uint64		n;
+
+	values[0] = name_datum(schema);
+	values[1] = CStringGetTextDatum(migration);
+	MigAsExtensionOwner(&save);
+	MigSpiExec(pause ?
+			   "UPDATE mig.job_queue SET paused = true"
+			   " WHERE schema = $1 AND migration = $2"
+			   "   AND state IN ('pending', 'running') AND NOT paused" :
+			   "UPDATE mig.job_queue SET paused = false,"
+			   "   state = CASE state WHEN 'failed' THEN 'pending' ELSE state END,"
+			   "   attempts = CASE state WHEN 'failed' THEN 0 ELSE attempts END,"
+			   "   finished_at = CASE state WHEN 'failed' THEN NULL ELSE finished_at END"
+			   " WHERE schema = $1 AND migration = $2"
+			   "   AND (paused OR state = 'failed')",
+			   2, argtypes, values, NULL, false, SPI_OK_UPDATE,
+			   "could not update the job queue");
+	n = SPI_processed;
+	MigAsCaller(&save);
+	return n;
+}
+
+/* Forget every job of a migration (complete and rollback). */
+void
+MigJobsForget(const char *schema, const char *migration)
+{
+	Oid			argtypes[2] = {NAMEOID, TEXTOID};
+	Datum		values[2];
+	MigOwnerSave save;
+
+	values[0] = name_datum(schema);
+	values[1] = CStringGetTextDatum(migration);
+	MigAsExtensionOwner(&save);
+	MigSpiExec("DELETE FROM mig.job_queue WHERE schema = $1 AND migration = $2",
+			   2, argtypes, values, NULL, false, SPI_OK_DELETE,
+			   "could not forget dual-write rules");
+	MigAsCaller(&save);
+}
+
+void
+MigJobSetIndex(MigJob *job, Oid indexoid)
+{
+	Oid			argtypes[5] = {NAMEOID, TEXTOID, OIDOID, OIDOID, INT4OID};
+	Datum		values[5];
+	MigOwnerSave save;
+
+	values[0] = name_datum(job->schema);
+	values[1] = CStringGetTextDatum(job->migration);
+	values[2] = ObjectIdGetDatum(job->objid);
+	values[3] = ObjectIdGetDatum(indexoid);
+	values[4] = Int32GetDatum(job->seq);
+	MigAsExtensionOwner(&save);
+	if (SPI_execute_with_args("UPDATE mig.job_queue SET objid = $4"
+							  " WHERE schema = $1 AND migration = $2 AND seq = $5 AND objid = $3",
+							  5, argtypes, values, NULL, false, 0) < 0)
+		elog(ERROR, "could not record the new OID of index \"%s\"", job->name);
+	MigAsCaller(&save);
 }

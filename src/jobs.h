@@ -58,36 +58,25 @@ typedef struct MigJob
 	char	   *description;	/* MigJobDescribe's, once computed */
 } MigJob;
 
-/* Queue jobs at start (run once the starting transaction commits). */
+/*
+ * Queue jobs at start.  Whoever queues jobs arranges their run: start
+ * launches the worker at commit once every job is queued.
+ */
 extern void MigJobAddBackfill(MigPlan *plan, Oid relid, const char *snapshot,
 							  int64 end_block, int64 rows_total);
 extern void MigJobAddIndex(MigPlan *plan, Oid relid, Oid indexoid,
 						   const char *name);
 extern void MigJobAddValidate(MigPlan *plan, Oid relid, Oid conoid);
 
-/* Queue, at complete, the concurrent drop of an index after the commit. */
+/*
+ * Queue, at complete, the concurrent drop of an index after the commit (the
+ * caller launches the worker).
+ */
 extern void MigJobAddDropIndex(const char *schema, const char *migration,
 							   Oid relid, Oid indexoid);
 
 /* Forget a job that is done and leaves nothing to show (drop_index). */
 extern void MigJobDelete(MigJob *job);
-
-/*
- * Called by complete: when the migration was started in this transaction
- * (so no worker can have seen its jobs), run them here and say so;
- * otherwise refuse, with their progress, while any is unfinished.
- */
-extern void MigJobsFinishForComplete(const char *schema, const char *migration);
-
-/* Was the migration started in the current transaction? */
-extern bool MigJobsStartedHere(const char *schema, const char *migration);
-
-/*
- * Run every unfinished, unpaused job of the migration now, in this
- * transaction; say so in a NOTICE if asked to.
- */
-extern void MigJobsRunInline(const char *schema, const char *migration,
-							 bool say);
 
 /* The next job to run, or NULL; paused jobs are skipped unless asked for. */
 extern MigJob *MigJobNext(const char *schema, bool include_paused,
@@ -119,13 +108,32 @@ extern void MigJobSetFailed(MigJob *job, const char *error, bool counts,
 extern void MigJobSetBackfillProgress(MigJob *job, int64 next_block,
 									  int64 rows);
 
-/*
- * A job's description for pg_stat_activity and messages; the first call
- * must be in a transaction (it reads the catalogs), later ones need not.
- */
-extern char *MigJobDescribe(MigJob *job);
-
 /* Does the schema's active migration have unfinished, unpaused jobs? */
 extern bool MigJobsPending(const char *schema);
+
+/* The counts of a migration's jobs, for mig.wait. */
+typedef struct MigJobCounts
+{
+	int64		unfinished;		/* pending or running, not paused */
+	int64		paused;
+	int64		failed;
+	char	   *summary;		/* mig.job_summary */
+} MigJobCounts;
+
+extern void MigJobsCount(const char *schema, const char *migration,
+						 MigJobCounts *counts);
+
+/* "kind object on table: state (progress)" of each unfinished job, or NULL. */
+extern char *MigJobsUnfinished(const char *schema, const char *migration);
+
+/* Pause, or resume, a migration's jobs (mig.pause, mig.resume); how many. */
+extern uint64 MigJobsSetPaused(const char *schema, const char *migration,
+							   bool pause);
+
+/* Forget every job of a migration (complete and rollback). */
+extern void MigJobsForget(const char *schema, const char *migration);
+
+/* The job's index has a new OID (rebuilt): record it. */
+extern void MigJobSetIndex(MigJob *job, Oid indexoid);
 
 #endif							/* MIG_JOBS_H */

@@ -1,8 +1,9 @@
 /*-------------------------------------------------------------------------
  *
  * migrate_ext.c
- *		Module entry point of migrate_ext: the library's configuration
- *		parameters.
+ *		Module entry point of migrate_ext: defines the configuration
+ *		parameters (settings.c), installs the write routing and the COPY
+ *		routing, and registers the launcher.
  *
  *		The library works without being preloaded; preloading it (as the
  *		README recommends) makes its parameters known to the server before
@@ -13,123 +14,25 @@
  */
 #include "postgres.h"
 
-#include <limits.h>
-
 #include "fmgr.h"
 #include "miscadmin.h"
-#include "utils/guc.h"
 
 #include "compat.h"
-#include "migrate_ext.h"
-#include "worker.h"
 #include "copy_route.h"
+#include "names.h"
+#include "settings.h"
+#include "worker_control.h"
 #include "write_route.h"
 
 PG_MODULE_MAGIC;
 
 PGDLLEXPORT void _PG_init(void);
 
-int			mig_lock_timeout = 500;
-int			mig_lock_retries = 10;
-int			mig_retry_delay = 100;
-bool		mig_strict_expressions = true;
-char	   *mig_version = NULL;
-int			mig_backfill_batch_size = 10000;
-int			mig_backfill_delay = 0;
-int			mig_max_replication_lag = 0;
-bool		mig_start_jobs = true;
-
 void
 _PG_init(void)
 {
-	DefineCustomIntVariable("migrate_ext.lock_timeout",
-							gettext_noop("Sets the maximum time a migration step waits for a lock before it retries."),
-							gettext_noop("Application queries are never queued behind a migration for longer than this."),
-							&mig_lock_timeout,
-							500,
-							1, INT_MAX,
-							PGC_USERSET,
-							GUC_UNIT_MS,
-							NULL, NULL, NULL);
-
-	DefineCustomIntVariable("migrate_ext.lock_retries",
-							gettext_noop("Sets how many times a migration retries after a lock timeout before it fails."),
-							NULL,
-							&mig_lock_retries,
-							10,
-							0, 10000,
-							PGC_USERSET,
-							0,
-							NULL, NULL, NULL);
-
-	DefineCustomIntVariable("migrate_ext.retry_delay",
-							gettext_noop("Sets the first backoff delay after a lock timeout; later delays double."),
-							gettext_noop("Each delay is jittered and capped at 10 seconds."),
-							&mig_retry_delay,
-							100,
-							0, 60000,
-							PGC_USERSET,
-							GUC_UNIT_MS,
-							NULL, NULL, NULL);
-
-	DefineCustomBoolVariable("migrate_ext.strict_expressions",
-							 gettext_noop("Rejects a migration whose up or down expressions do not compile."),
-							 gettext_noop("When off, such a migration starts with a warning, as pgroll accepts it."),
-							 &mig_strict_expressions,
-							 true,
-							 PGC_USERSET,
-							 0,
-							 NULL, NULL, NULL);
-
-	DefineCustomStringVariable("migrate_ext.version",
-							   gettext_noop("Sets the version schema this session reads and writes through."),
-							   gettext_noop("A write through a version schema's view is routed by the view; for writes to a table itself, when empty, the version is taken from search_path."),
-							   &mig_version,
-							   "",
-							   PGC_USERSET,
-							   0,
-							   MigCheckVersionName, NULL, NULL);
-
-	DefineCustomIntVariable("migrate_ext.backfill_batch_size",
-							gettext_noop("Sets how many rows one backfill batch writes, each batch in its own transaction."),
-							NULL,
-							&mig_backfill_batch_size,
-							10000,
-							1, 10000000,
-							PGC_USERSET,
-							0,
-							NULL, NULL, NULL);
-
-	DefineCustomIntVariable("migrate_ext.backfill_delay",
-							gettext_noop("Sets the pause between two backfill batches."),
-							NULL,
-							&mig_backfill_delay,
-							0,
-							0, 3600000,
-							PGC_USERSET,
-							GUC_UNIT_MS,
-							NULL, NULL, NULL);
-
-	DefineCustomIntVariable("migrate_ext.max_replication_lag",
-							gettext_noop("Sets the standby replay lag above which the backfill waits before its next batch."),
-							gettext_noop("Zero means the backfill does not look at standbys."),
-							&mig_max_replication_lag,
-							0,
-							0, INT_MAX,
-							PGC_USERSET,
-							GUC_UNIT_MS,
-							NULL, NULL, NULL);
-
-	DefineCustomBoolVariable("migrate_ext.start_jobs",
-							 gettext_noop("Starts the background jobs of a migration as soon as it has started."),
-							 gettext_noop("When off, its jobs are queued paused: run them with mig.resume() or CALL mig.backfill()."),
-							 &mig_start_jobs,
-							 true,
-							 PGC_USERSET,
-							 0,
-							 NULL, NULL, NULL);
-
-	MarkGUCPrefixReserved("migrate_ext");
+	/* the migrate_ext.* parameters */
+	MigSettingsDefine();
 
 	/* writes through a version view are routed by the view */
 	MigWriteRouteInit();

@@ -1,7 +1,9 @@
 /*-------------------------------------------------------------------------
  *
  * migration.h
- *		A migration document (pgroll's format) parsed into C structs.
+ *		A migration document (pgroll's format) parsed into C structs: by
+ *		migration_parse.c (the document and its operations), with
+ *		migration_read.c (typed readers) and migration_parts.c (shared parts).
  *
  *		MigParseMigration turns the jsonb a user passes to mig.start into a
  *		MigMigration.  Parsing is pure: it reads no catalog, and every rule

@@ -25,16 +25,10 @@
 #include "utils/rel.h"
 #include "utils/syscache.h"
 
-#include "migrate_ext.h"
 #include "model.h"
+#include "names.h"
 
 static void model_load_columns(MigModelTable *table);
-
-bool
-MigIsInternalName(const char *name)
-{
-	return strncmp(name, MIG_INTERNAL_PREFIX, strlen(MIG_INTERNAL_PREFIX)) == 0;
-}
 
 /*
  * Read the ordinary and partitioned tables of a schema.  Raises an error if
@@ -201,26 +195,4 @@ MigModelGetColumn(MigModelTable *table, const char *name)
 				errmsg("column \"%s\" of table \"%s\" does not exist",
 					   name, table->name));
 	return col;
-}
-
-/* The schema-qualified, quoted current name of a relation. */
-char *
-MigQuoteTable(Oid relid)
-{
-	char	   *relname = get_rel_name(relid);
-
-	if (relname == NULL)
-		ereport(ERROR,
-				errcode(ERRCODE_UNDEFINED_TABLE),
-				errmsg("table with OID %u does not exist", relid),
-				errdetail("It was dropped while a migration was using it."));
-	return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
-									  relname);
-}
-
-/* The quoted current name of a column. */
-const char *
-MigQuoteColumn(Oid relid, AttrNumber attnum)
-{
-	return quote_identifier(get_attname(relid, attnum, false));
 }

@@ -49,14 +49,10 @@ extern MigModelColumn *MigModelFindColumn(MigModelTable *table, const char *name
 extern MigModelTable *MigModelAddTable(MigModel *model, Oid relid, const char *name);
 extern MigModelColumn *MigModelAddColumn(MigModelTable *table, AttrNumber attnum,
 										 const char *name);
-extern bool MigIsInternalName(const char *name);
 
 /* lookups that raise the user-facing "does not exist" errors */
 extern MigModelTable *MigModelGetTable(MigModel *model, const char *name);
 extern MigModelColumn *MigModelGetColumn(MigModelTable *table, const char *name);
 
-/* current physical names, quoted */
-extern char *MigQuoteTable(Oid relid);
-extern const char *MigQuoteColumn(Oid relid, AttrNumber attnum);
 
 #endif							/* MIG_MODEL_H */

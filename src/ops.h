@@ -44,8 +44,11 @@ typedef struct MigPlan
 	int			job_seq;		/* background jobs queued so far */
 } MigPlan;
 
-/* Plan (and run the expand statements of) every operation, in order. */
-extern void MigPlanOperations(MigPlan *plan);
+/*
+ * Expand: run every operation's expand statements, in order, recording its
+ * dual-write rules (plan->rules) and its complete and rollback steps.
+ */
+extern void MigExpandOperations(MigPlan *plan);
 
 /* one function per group of operation kinds */
 extern void MigOpCreateTable(MigPlan *plan, MigOperation *op);
@@ -63,28 +66,5 @@ extern void MigOpSetReplicaIdentity(MigPlan *plan, MigOperation *op);
 extern void MigOpSql(MigPlan *plan, MigOperation *op);
 extern void MigOpCreateIndex(MigPlan *plan, MigOperation *op);
 extern void MigOpDropIndex(MigPlan *plan, MigOperation *op);
-
-/* helpers shared by the operations */
-extern void MigCheckTableOwner(MigPlan *plan, MigOperation *op, Oid relid,
-							   const char *name);
-extern MigModelTable *MigPlanGetTable(MigPlan *plan, MigOperation *op,
-									   const char *name);
-/* Refuse (0A000) an operation on a table in a partition or inheritance hierarchy. */
-extern void MigCheckTableHierarchy(MigPlan *plan, MigOperation *op, Oid relid,
-								   const char *name);
-extern char *MigInternalName(const char *prefix, const char *name);
-extern char *MigRewriteColumnRefs(const char *expr, MigModelTable *table);
-extern void MigAddRule(MigPlan *plan, MigModelTable *table, bool up,
-					   AttrNumber target, const char *target_name,
-					   const char *sql);
-extern void MigAddNotNullCheck(MigPlan *plan, Oid relid, AttrNumber attnum,
-							   const char *name);
-extern void MigNotSupportedYet(MigPlan *plan, MigOperation *op, const char *what);
-extern char *MigForeignKeyClause(MigPlan *plan, const char *creating,
-								 const char *table,
-								 List *columns, const char *match_type,
-								 const char *on_delete, const char *on_update,
-								 List *on_delete_set_columns,
-								 bool deferrable, bool initially_deferred);
 
 #endif							/* MIG_OPS_H */

@@ -32,8 +32,9 @@
 #include "column_dup.h"
 #include "ddl.h"
 #include "index_declare.h"
-#include "migrate_ext.h"
+#include "names.h"
 #include "ops.h"
+#include "ops_lib.h"
 #include "steps.h"
 
 static void check_nullable_change(MigModelTable *table, MigModelColumn *col,
@@ -57,12 +58,12 @@ add_check(MigPlan *plan, MigModelTable *table, MigCheck *check, bool validate)
 					 validate ? " NOT VALID" : ""),
 			table->relid);
 	if (validate)
-		MigStepAdd(plan, MIG_PHASE_COMPLETE, "validate_constraint", table->relid,
+		MigStepAdd(plan, MIG_PHASE_COMPLETE, MIG_STEP_VALIDATE_CONSTRAINT, table->relid,
 				   InvalidAttrNumber,
 				   get_relation_constraint_oid(table->relid, check->name, false),
 				   NULL, NULL);
 	/* a check that does not name the new column does not go with it */
-	MigStepAdd(plan, MIG_PHASE_ROLLBACK, "drop_constraint", table->relid,
+	MigStepAdd(plan, MIG_PHASE_ROLLBACK, MIG_STEP_DROP_CONSTRAINT, table->relid,
 			   InvalidAttrNumber,
 			   get_relation_constraint_oid(table->relid, check->name, false),
 			   NULL, NULL);
@@ -82,7 +83,7 @@ add_foreign_key(MigPlan *plan, MigModelTable *table, MigModelColumn *col,
 					 validate ? " NOT VALID" : ""),
 			table->relid);
 	if (validate)
-		MigStepAdd(plan, MIG_PHASE_COMPLETE, "validate_constraint", table->relid,
+		MigStepAdd(plan, MIG_PHASE_COMPLETE, MIG_STEP_VALIDATE_CONSTRAINT, table->relid,
 				   InvalidAttrNumber,
 				   get_relation_constraint_oid(table->relid, fk->name, false),
 				   NULL, NULL);
@@ -247,7 +248,7 @@ MigOpAlterColumn(MigPlan *plan, MigOperation *op)
 											MigQuoteTable(table->relid),
 											MigQuoteColumn(table->relid, dc->attnum)));
 		MigDupRemember(plan, indexoid, op->unique_name, 'u', false, false);
-		MigStepAdd(plan, MIG_PHASE_COMPLETE, "constraint_using_index",
+		MigStepAdd(plan, MIG_PHASE_COMPLETE, MIG_STEP_CONSTRAINT_USING_INDEX,
 				   table->relid, InvalidAttrNumber, indexoid, op->unique_name,
 				   "UNIQUE");
 	}

@@ -37,8 +37,9 @@
 #include "column_dup.h"
 #include "ddl.h"
 #include "index_declare.h"
-#include "migrate_ext.h"
+#include "names.h"
 #include "ops.h"
+#include "ops_lib.h"
 #include "steps.h"
 
 static bool default_is_volatile(const char *expr, const char *type);
@@ -309,12 +310,12 @@ MigOpAddColumn(MigPlan *plan, MigOperation *op)
 						 qtable, quote_identifier(col->check->name), expr,
 						 col->check->no_inherit ? " NO INHERIT" : ""),
 				table->relid);
-		MigStepAdd(plan, MIG_PHASE_COMPLETE, "validate_constraint", table->relid,
+		MigStepAdd(plan, MIG_PHASE_COMPLETE, MIG_STEP_VALIDATE_CONSTRAINT, table->relid,
 				   InvalidAttrNumber,
 				   get_relation_constraint_oid(table->relid, col->check->name, false),
 				   NULL, NULL);
 		/* a check that does not name the new column does not go with it */
-		MigStepAdd(plan, MIG_PHASE_ROLLBACK, "drop_constraint", table->relid,
+		MigStepAdd(plan, MIG_PHASE_ROLLBACK, MIG_STEP_DROP_CONSTRAINT, table->relid,
 				   InvalidAttrNumber,
 				   get_relation_constraint_oid(table->relid, col->check->name, false),
 				   NULL, NULL);
@@ -333,7 +334,7 @@ MigOpAddColumn(MigPlan *plan, MigOperation *op)
 											 fk->deferrable,
 											 fk->initially_deferred)),
 				table->relid);
-		MigStepAdd(plan, MIG_PHASE_COMPLETE, "validate_constraint", table->relid,
+		MigStepAdd(plan, MIG_PHASE_COMPLETE, MIG_STEP_VALIDATE_CONSTRAINT, table->relid,
 				   InvalidAttrNumber,
 				   get_relation_constraint_oid(table->relid, fk->name, false),
 				   NULL, NULL);
@@ -369,13 +370,13 @@ MigOpAddColumn(MigPlan *plan, MigOperation *op)
 								   psprintf("CREATE UNIQUE INDEX %s ON %s (%s)",
 											quote_identifier(index), qtable,
 											quote_identifier(shadow)));
-		MigStepAdd(plan, MIG_PHASE_COMPLETE, "constraint_using_index",
+		MigStepAdd(plan, MIG_PHASE_COMPLETE, MIG_STEP_CONSTRAINT_USING_INDEX,
 				   table->relid, InvalidAttrNumber, indexoid, col->name, "UNIQUE");
 	}
 
-	MigStepAdd(plan, MIG_PHASE_COMPLETE, "rename_column", table->relid, attnum,
+	MigStepAdd(plan, MIG_PHASE_COMPLETE, MIG_STEP_RENAME_COLUMN, table->relid, attnum,
 			   InvalidOid, col->name, NULL);
-	MigStepAdd(plan, MIG_PHASE_ROLLBACK, "drop_column", table->relid, attnum,
+	MigStepAdd(plan, MIG_PHASE_ROLLBACK, MIG_STEP_DROP_COLUMN, table->relid, attnum,
 			   InvalidOid, NULL, NULL);
 }
 
@@ -390,7 +391,7 @@ MigOpDropColumn(MigPlan *plan, MigOperation *op)
 	col->hidden = true;
 	if (op->down != NULL)
 		MigAddRule(plan, table, false, col->attnum, col->name, op->down);
-	MigStepAdd(plan, MIG_PHASE_COMPLETE, "drop_column", table->relid,
+	MigStepAdd(plan, MIG_PHASE_COMPLETE, MIG_STEP_DROP_COLUMN, table->relid,
 			   col->attnum, InvalidOid, NULL, NULL);
 }
 
@@ -407,6 +408,6 @@ MigOpRenameColumn(MigPlan *plan, MigOperation *op)
 					   op->to, op->table));
 
 	col->name = pstrdup(op->to);
-	MigStepAdd(plan, MIG_PHASE_COMPLETE, "rename_column", table->relid,
+	MigStepAdd(plan, MIG_PHASE_COMPLETE, MIG_STEP_RENAME_COLUMN, table->relid,
 			   col->attnum, InvalidOid, op->to, NULL);
 }

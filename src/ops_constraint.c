@@ -27,7 +27,9 @@
 #include "column_dup.h"
 #include "ddl.h"
 #include "index_declare.h"
+#include "names.h"
 #include "ops.h"
+#include "ops_lib.h"
 #include "steps.h"
 
 static const char *map_sql(List *map, const char *column);
@@ -168,7 +170,7 @@ MigOpCreateConstraint(MigPlan *plan, MigOperation *op)
 											column_list(table, op->constraint_columns),
 											index_clauses(plan, table, op)));
 		MigDupRemember(plan, indexoid, op->name, contype, false, false);
-		MigStepAdd(plan, MIG_PHASE_COMPLETE, "constraint_using_index",
+		MigStepAdd(plan, MIG_PHASE_COMPLETE, MIG_STEP_CONSTRAINT_USING_INDEX,
 				   table->relid, InvalidAttrNumber, indexoid, op->name,
 				   contype == 'p' ? "PRIMARY KEY" : "UNIQUE");
 	}
@@ -207,12 +209,12 @@ MigOpCreateConstraint(MigPlan *plan, MigOperation *op)
 			appendStringInfoString(&sql, " NOT VALID");
 		MigExec(sql.data, table->relid);
 		if (validate)
-			MigStepAdd(plan, MIG_PHASE_COMPLETE, "validate_constraint",
+			MigStepAdd(plan, MIG_PHASE_COMPLETE, MIG_STEP_VALIDATE_CONSTRAINT,
 					   table->relid, InvalidAttrNumber,
 					   get_relation_constraint_oid(table->relid, op->name, false),
 					   NULL, NULL);
 		/* a check that does not name its new columns does not go with them */
-		MigStepAdd(plan, MIG_PHASE_ROLLBACK, "drop_constraint",
+		MigStepAdd(plan, MIG_PHASE_ROLLBACK, MIG_STEP_DROP_CONSTRAINT,
 				   table->relid, InvalidAttrNumber,
 				   get_relation_constraint_oid(table->relid, op->name, false),
 				   NULL, NULL);

@@ -31,6 +31,7 @@
 #include "utils/syscache.h"
 
 #include "ops.h"
+#include "ops_lib.h"
 
 /* Operations that may name a table in a hierarchy: see above. */
 static bool

@@ -25,7 +25,9 @@
 
 #include "ddl.h"
 #include "index_declare.h"
+#include "names.h"
 #include "ops.h"
+#include "ops_lib.h"
 #include "steps.h"
 
 /*
@@ -125,7 +127,7 @@ MigOpCreateIndex(MigPlan *plan, MigOperation *op)
 	{
 		Oid			indexoid = MigIndexDeclare(plan, table->relid, sql.data);
 
-		MigStepAdd(plan, MIG_PHASE_ROLLBACK, "drop_index", table->relid,
+		MigStepAdd(plan, MIG_PHASE_ROLLBACK, MIG_STEP_DROP_INDEX, table->relid,
 				   InvalidAttrNumber, indexoid, NULL, NULL);
 	}
 }
@@ -149,6 +151,6 @@ MigOpDropIndex(MigPlan *plan, MigOperation *op)
 	relid = IndexGetRelation(indexoid, false);
 	MigCheckTableOwner(plan, op, relid, get_rel_name(relid));
 	MigCheckTableHierarchy(plan, op, relid, get_rel_name(relid));
-	MigStepAdd(plan, MIG_PHASE_COMPLETE, "drop_index_concurrently", relid,
+	MigStepAdd(plan, MIG_PHASE_COMPLETE, MIG_STEP_DROP_INDEX_CONCURRENTLY, relid,
 			   InvalidAttrNumber, indexoid, NULL, NULL);
 }

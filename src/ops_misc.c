@@ -24,7 +24,9 @@
 
 #include "column_dup.h"
 #include "ddl.h"
+#include "names.h"
 #include "ops.h"
+#include "ops_lib.h"
 #include "steps.h"
 
 void
@@ -59,7 +61,7 @@ MigOpRenameConstraint(MigPlan *plan, MigOperation *op)
 					   op->to, plan->schema),
 				errdetail("A constraint backed by an index gives its name to the index."));
 
-	MigStepAdd(plan, MIG_PHASE_COMPLETE, "rename_constraint", table->relid,
+	MigStepAdd(plan, MIG_PHASE_COMPLETE, MIG_STEP_RENAME_CONSTRAINT, table->relid,
 			   InvalidAttrNumber, conoid, op->to, NULL);
 
 	/*
@@ -151,7 +153,7 @@ MigOpSetReplicaIdentity(MigPlan *plan, MigOperation *op)
 		MigExec(psprintf("ALTER TABLE %s REPLICA IDENTITY %s", qtable,
 						 op->identity_type), table->relid);
 
-	MigStepAdd(plan, MIG_PHASE_ROLLBACK, "replica_identity", table->relid,
+	MigStepAdd(plan, MIG_PHASE_ROLLBACK, MIG_STEP_REPLICA_IDENTITY, table->relid,
 			   InvalidAttrNumber, previous_index, previous, NULL);
 }
 
@@ -160,14 +162,14 @@ MigOpSql(MigPlan *plan, MigOperation *op)
 {
 	if (op->on_complete)
 	{
-		MigStepAdd(plan, MIG_PHASE_COMPLETE, "sql", InvalidOid,
+		MigStepAdd(plan, MIG_PHASE_COMPLETE, MIG_STEP_SQL, InvalidOid,
 				   InvalidAttrNumber, InvalidOid, NULL, op->up);
 		return;
 	}
 
 	MigExec(op->up, InvalidOid);
 	if (op->down != NULL)
-		MigStepAdd(plan, MIG_PHASE_ROLLBACK, "sql", InvalidOid,
+		MigStepAdd(plan, MIG_PHASE_ROLLBACK, MIG_STEP_SQL, InvalidOid,
 				   InvalidAttrNumber, InvalidOid, NULL, op->down);
 
 	/* raw SQL is alone in its migration: the new version is what it left */

@@ -20,8 +20,9 @@
 #include "utils/lsyscache.h"
 
 #include "ddl.h"
-#include "migrate_ext.h"
+#include "names.h"
 #include "ops.h"
+#include "ops_lib.h"
 #include "steps.h"
 
 static void append_column(StringInfo buf, MigPlan *plan, MigOperation *op,
@@ -228,7 +229,7 @@ MigOpCreateTable(MigPlan *plan, MigOperation *op)
 	}
 
 	MigModelAddTable(plan->model, relid, op->name)->created = true;
-	MigStepAdd(plan, MIG_PHASE_ROLLBACK, "drop_table", relid,
+	MigStepAdd(plan, MIG_PHASE_ROLLBACK, MIG_STEP_DROP_TABLE, relid,
 			   InvalidAttrNumber, InvalidOid, NULL, NULL);
 }
 
@@ -244,7 +245,7 @@ MigOpRenameTable(MigPlan *plan, MigOperation *op)
 	check_name_free(plan, op->to);
 
 	table->name = pstrdup(op->to);
-	MigStepAdd(plan, MIG_PHASE_COMPLETE, "rename_table", table->relid,
+	MigStepAdd(plan, MIG_PHASE_COMPLETE, MIG_STEP_RENAME_TABLE, table->relid,
 			   InvalidAttrNumber, InvalidOid, op->to, NULL);
 }
 
@@ -268,8 +269,8 @@ MigOpDropTable(MigPlan *plan, MigOperation *op)
 					 quote_identifier(deleted)), table->relid);
 
 	table->hidden = true;
-	MigStepAdd(plan, MIG_PHASE_COMPLETE, "drop_table", table->relid,
+	MigStepAdd(plan, MIG_PHASE_COMPLETE, MIG_STEP_DROP_TABLE, table->relid,
 			   InvalidAttrNumber, InvalidOid, NULL, NULL);
-	MigStepAdd(plan, MIG_PHASE_ROLLBACK, "rename_table", table->relid,
+	MigStepAdd(plan, MIG_PHASE_ROLLBACK, MIG_STEP_RENAME_TABLE, table->relid,
 			   InvalidAttrNumber, InvalidOid, physical, NULL);
 }

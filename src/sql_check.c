@@ -29,46 +29,49 @@
 
 #include "compat.h"
 #include "sql_check.h"
+#include "subxact.h"
 
 /*
  * Parse prefix + text + suffix; NIL with *reason set if it does not parse.
  * The parser's error is caught in a subtransaction, so that the caller can
  * say which key of the document is wrong.
  */
+/* the parse of parse_wrapped, in a subtransaction */
+typedef struct ParseWrappedArgs
+{
+	const char *query;
+	bool		type_name;
+	List	   *result;
+} ParseWrappedArgs;
+
+static void
+parse_wrapped_run(void *arg)
+{
+	ParseWrappedArgs *args = (ParseWrappedArgs *) arg;
+
+	if (args->type_name)
+		args->result = list_make1(MigTypeStringToTypeName(args->query));
+	else
+		args->result = raw_parser(args->query, RAW_PARSE_DEFAULT);
+}
+
 static List *
 parse_wrapped(const char *prefix, const char *text, const char *suffix,
 			  bool type_name, char **reason)
 {
-	char	   *query = psprintf("%s%s%s", prefix, text, suffix);
-	MemoryContext cxt = CurrentMemoryContext;
-	ResourceOwner owner = CurrentResourceOwner;
-	List	   *volatile result = NIL;
+	ParseWrappedArgs args;
+	ErrorData  *edata;
 
-	BeginInternalSubTransaction(NULL);
-	MemoryContextSwitchTo(cxt);
-	PG_TRY();
+	args.query = psprintf("%s%s%s", prefix, text, suffix);
+	args.type_name = type_name;
+	args.result = NIL;
+	edata = MigSubxactRun(parse_wrapped_run, &args);
+	if (edata != NULL)
 	{
-		if (type_name)
-			result = list_make1(MigTypeStringToTypeName(query));
-		else
-			result = raw_parser(query, RAW_PARSE_DEFAULT);
-		ReleaseCurrentSubTransaction();
-	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
-
-		MemoryContextSwitchTo(cxt);
-		edata = CopyErrorData();
-		FlushErrorState();
-		RollbackAndReleaseCurrentSubTransaction();
 		*reason = edata->message;
-		result = NIL;
+		return NIL;
 	}
-	PG_END_TRY();
-	MemoryContextSwitchTo(cxt);
-	CurrentResourceOwner = owner;
-	return result;
+	return args.result;
 }
 
 /* the only statement of a parse, if it has the given type */

@@ -18,101 +18,16 @@
 #include "executor/spi.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
-#include "utils/lsyscache.h"
-#include "utils/acl.h"
-#include "access/htup_details.h"
-#include "catalog/namespace.h"
-#include "catalog/pg_class.h"
-#include "utils/guc.h"
-#include "utils/inval.h"
-#include "utils/snapmgr.h"
-#include "utils/syscache.h"
-#include "miscadmin.h"
 
 #include "compat.h"
-#include "ddl.h"
+#include "security.h"
+#include "spi_exec.h"
 #include "state.h"
-
-/* first key of the extension's advisory locks ("mig" in ASCII) */
-#define MIG_ADVISORY_LOCK_KEY 0x6d6967
-
-void
-MigAsExtensionOwner(MigOwnerSave *save)
-{
-	Oid			relid = get_relname_relid("migrations", get_namespace_oid("mig", false));
-	HeapTuple	tup;
-	Oid			owner;
-
-	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
-	if (!HeapTupleIsValid(tup))
-		elog(ERROR, "cache lookup failed for relation %u", relid);
-	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
-	ReleaseSysCache(tup);
-
-	GetUserIdAndSecContext(&save->userid, &save->sec_context);
-	SetUserIdAndSecContext(owner,
-						   save->sec_context | SECURITY_LOCAL_USERID_CHANGE |
-						   SECURITY_RESTRICTED_OPERATION);
-
-	/*
-	 * Nothing the caller put on its search_path (an operator "=" in a
-	 * schema listed before pg_catalog, a temporary table) may be found
-	 * while we run as the owner: the search path PostgreSQL's own
-	 * maintenance commands use.  An error on the way restores it, and the
-	 * user, with the (sub)transaction.
-	 */
-	save->guc_nestlevel = NewGUCNestLevel();
-	(void) set_config_option("search_path", "pg_catalog, pg_temp",
-							 PGC_USERSET, PGC_S_SESSION,
-							 GUC_ACTION_SAVE, true, 0, false);
-}
-
-void
-MigAsCaller(MigOwnerSave *save)
-{
-	AtEOXact_GUC(false, save->guc_nestlevel);
-	SetUserIdAndSecContext(save->userid, save->sec_context);
-}
-
-void
-MigCheckSchemaPrivilege(Oid schema_oid, const char *schema)
-{
-	AclResult	result = MigSchemaAclCheck(schema_oid, GetUserId(), ACL_CREATE);
-
-	if (result != ACLCHECK_OK)
-		ereport(ERROR,
-				errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				errmsg("permission denied to migrate schema \"%s\"", schema),
-				errdetail("Migrating a schema requires the CREATE privilege on it."),
-				errhint("Run the migration as the schema's owner, or grant CREATE on the schema."));
-}
 
 static Datum
 name_datum(const char *name)
 {
 	return DirectFunctionCall1(namein, CStringGetDatum(name));
-}
-
-Oid
-MigStateLockSchema(const char *schema)
-{
-	Oid			schema_oid = get_namespace_oid(schema, true);
-
-	if (!OidIsValid(schema_oid))
-		ereport(ERROR,
-				errcode(ERRCODE_INVALID_SCHEMA_NAME),
-				errmsg("schema \"%s\" does not exist", schema));
-	MigExecSchemaLock(psprintf("SELECT pg_catalog.pg_advisory_xact_lock(%d, %d)",
-							   MIG_ADVISORY_LOCK_KEY, (int32) schema_oid),
-					  schema_oid);
-
-	/*
-	 * Whoever held the lock may have just committed catalog changes (a
-	 * complete that renamed columns): read the catalogs afresh.
-	 */
-	AcceptInvalidationMessages();
-	InvalidateCatalogSnapshot();
-	return schema_oid;
 }
 
 MigActive *
@@ -167,9 +82,9 @@ MigStateLatestVersion(const char *schema)
 	Datum		values[1] = {name_datum(schema)};
 	char	   *version;
 
-	if (SPI_execute_with_args("SELECT mig.latest_version($1)",
-							  1, argtypes, values, NULL, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not read migration state");
+	MigSpiExec("SELECT mig.latest_version($1)",
+			   1, argtypes, values, NULL, false, SPI_OK_SELECT,
+			   "could not read migration state");
 	version = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 	return version ? version : pstrdup(schema);
 }
@@ -251,4 +166,21 @@ MigStateDelete(const char *schema, const char *name)
 	if (rc != SPI_OK_DELETE)
 		elog(ERROR, "could not record migration: SPI code %d", rc);
 	MigAsCaller(&save);
+}
+
+bool
+MigStateStartedHere(const char *schema, const char *migration)
+{
+	Oid			argtypes[2] = {NAMEOID, TEXTOID};
+	Datum		values[2] = {name_datum(schema), CStringGetTextDatum(migration)};
+	bool		isnull;
+	TransactionId xmin;
+
+	if (SPI_execute_with_args("SELECT xmin FROM mig.migrations WHERE schema = $1 AND name = $2",
+							  2, argtypes, values, NULL, false, 0) != SPI_OK_SELECT ||
+		SPI_processed != 1)
+		elog(ERROR, "could not read migration \"%s\"", migration);
+	xmin = DatumGetTransactionId(SPI_getbinval(SPI_tuptable->vals[0],
+											   SPI_tuptable->tupdesc, 1, &isnull));
+	return TransactionIdIsCurrentTransactionId(xmin);
 }

@@ -22,7 +22,8 @@
 #include "utils/syscache.h"
 
 #include "compat.h"
-#include "state.h"
+#include "security.h"
+#include "spi_exec.h"
 #include "state_ident.h"
 
 PG_FUNCTION_INFO_V1(mig_origin);
@@ -109,11 +110,11 @@ MigIdentNative(const char *schema, const char *migration)
 	values[0] = DirectFunctionCall1(namein, CStringGetDatum(schema));
 	values[1] = CStringGetTextDatum(migration);
 	values[2] = CStringGetTextDatum(MigOrigin());
-	if (SPI_execute_with_args("SELECT 1 FROM mig.migrations"
-							  " WHERE schema = $1 AND name = $2"
-							  "   AND (origin IS NULL OR origin = $3)",
-							  3, argtypes, values, NULL, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not read migration \"%s\"", migration);
+	MigSpiExec("SELECT 1 FROM mig.migrations"
+			   " WHERE schema = $1 AND name = $2"
+			   "   AND (origin IS NULL OR origin = $3)",
+			   3, argtypes, values, NULL, false, SPI_OK_SELECT,
+			   "could not read migration \"%s\"", migration);
 	return SPI_processed > 0;
 }
 

@@ -18,16 +18,19 @@
 
 #include "compat.h"
 #include "ddl.h"
+#include "jobs.h"
 #include "model.h"
+#include "names.h"
+#include "security.h"
 #include "state.h"
 #include "state_ident.h"
-#include "jobs.h"
-#include "migrate_ext.h"
 #include "steps.h"
+#include "worker_control.h"
 
 typedef struct MigStep
 {
-	char	   *kind;
+	MigStepKind kind;
+	char	   *kind_name;		/* as stored */
 	Oid			relid;
 	AttrNumber	attnum;
 	Oid			objid;
@@ -39,6 +42,38 @@ typedef struct MigStep
 	char	   *objname;
 	bool		gone;			/* rollback: its table or column no longer exists */
 } MigStep;
+
+/* the step kinds as mig.steps stores them */
+static const char *const step_kind_names[MIG_NUM_STEP_KINDS] =
+{
+	[MIG_STEP_SQL] = "sql",
+	[MIG_STEP_DROP_TABLE] = "drop_table",
+	[MIG_STEP_RENAME_TABLE] = "rename_table",
+	[MIG_STEP_DROP_COLUMN] = "drop_column",
+	[MIG_STEP_RENAME_COLUMN] = "rename_column",
+	[MIG_STEP_RENAME_CONSTRAINT] = "rename_constraint",
+	[MIG_STEP_VALIDATE_CONSTRAINT] = "validate_constraint",
+	[MIG_STEP_SET_NOT_NULL] = "set_not_null",
+	[MIG_STEP_DROP_CONSTRAINT] = "drop_constraint",
+	[MIG_STEP_REPLICA_IDENTITY] = "replica_identity",
+	[MIG_STEP_RENAME_INDEX] = "rename_index",
+	[MIG_STEP_CONSTRAINT_USING_INDEX] = "constraint_using_index",
+	[MIG_STEP_SEQUENCE_OWNER] = "sequence_owner",
+	[MIG_STEP_DROP_INDEX] = "drop_index",
+	[MIG_STEP_DROP_INDEX_CONCURRENTLY] = "drop_index_concurrently",
+};
+
+/* a stored kind, or MIG_NUM_STEP_KINDS if unknown */
+static MigStepKind
+step_kind_of(const char *name)
+{
+	int			k;
+
+	for (k = 0; k < MIG_NUM_STEP_KINDS; k++)
+		if (strcmp(step_kind_names[k], name) == 0)
+			return (MigStepKind) k;
+	return MIG_NUM_STEP_KINDS;
+}
 
 typedef struct StepContext
 {
@@ -69,13 +104,15 @@ steps_error_context(void *arg)
 {
 	StepContext *ctx = (StepContext *) arg;
 
+	if (ctx->step == NULL)
+		return;
 	errcontext("step %d (%s) of %s of migration \"%s\"",
-			   ctx->number, ctx->step->kind, phase_name(ctx->phase),
+			   ctx->number, ctx->step->kind_name, phase_name(ctx->phase),
 			   ctx->migration);
 }
 
 void
-MigStepAdd(MigPlan *plan, MigPhase phase, const char *kind,
+MigStepAdd(MigPlan *plan, MigPhase phase, MigStepKind kind,
 		   Oid relid, AttrNumber attnum, Oid objid,
 		   const char *name, const char *text)
 {
@@ -93,7 +130,7 @@ MigStepAdd(MigPlan *plan, MigPhase phase, const char *kind,
 	values[1] = CStringGetTextDatum(plan->migration->name);
 	values[2] = CStringGetTextDatum(phase_name(phase));
 	values[3] = Int32GetDatum(seq);
-	values[4] = CStringGetTextDatum(kind);
+	values[4] = CStringGetTextDatum(step_kind_names[kind]);
 	values[5] = ObjectIdGetDatum(relid);
 	nulls[5] = OidIsValid(relid) ? ' ' : 'n';
 	values[6] = Int32GetDatum(attnum);
@@ -110,7 +147,7 @@ MigStepAdd(MigPlan *plan, MigPhase phase, const char *kind,
 	 * first (after the backfill), so that complete finds it valid and does
 	 * not scan the table while holding its locks.
 	 */
-	if (phase == MIG_PHASE_COMPLETE && strcmp(kind, "validate_constraint") == 0)
+	if (phase == MIG_PHASE_COMPLETE && kind == MIG_STEP_VALIDATE_CONSTRAINT)
 		MigJobAddValidate(plan, relid, objid);
 
 	MigAsExtensionOwner(&save);
@@ -135,6 +172,7 @@ MigStepsRun(const char *schema, const char *migration, MigPhase phase)
 	bool		ran_sql = false;
 	int			rc;
 	ErrorContextCallback errcallback;
+	StepContext ctx;
 
 	values[0] = DirectFunctionCall1(namein, CStringGetDatum(schema));
 	values[1] = CStringGetTextDatum(migration);
@@ -158,7 +196,8 @@ MigStepsRun(const char *schema, const char *migration, MigPhase phase)
 		bool		isnull;
 		Datum		d;
 
-		step->kind = SPI_getvalue(tup, desc, 1);
+		step->kind_name = SPI_getvalue(tup, desc, 1);
+		step->kind = step_kind_of(step->kind_name);
 		d = SPI_getbinval(tup, desc, 2, &isnull);
 		step->relid = isnull ? InvalidOid : DatumGetObjectId(d);
 		d = SPI_getbinval(tup, desc, 3, &isnull);
@@ -176,18 +215,23 @@ MigStepsRun(const char *schema, const char *migration, MigPhase phase)
 	/* every step's objects are found before any step runs */
 	steps_identify(steps, phase, schema, migration);
 
+	/* the context lives as long as the callback that points at it */
+	memset(&ctx, 0, sizeof(ctx));
 	errcallback.callback = steps_error_context;
+	errcallback.arg = &ctx;
 	errcallback.previous = error_context_stack;
 	error_context_stack = &errcallback;
 	foreach(lc, steps)
 	{
 		MigStep    *step = lfirst(lc);
-		StepContext ctx = {migration, phase, foreach_current_index(lc) + 1, step};
 
-		errcallback.arg = &ctx;
+		ctx.migration = migration;
+		ctx.phase = phase;
+		ctx.number = foreach_current_index(lc) + 1;
+		ctx.step = step;
 		if (step->gone)
 			continue;
-		if (strcmp(step->kind, "sql") == 0)
+		if (step->kind == MIG_STEP_SQL)
 			ran_sql = true;
 		step_run(step, phase, schema, migration);
 	}
@@ -196,11 +240,11 @@ MigStepsRun(const char *schema, const char *migration, MigPhase phase)
 }
 
 static bool
-constraint_step(const char *kind)
+constraint_step(MigStepKind kind)
 {
-	return strcmp(kind, "rename_constraint") == 0 ||
-		strcmp(kind, "validate_constraint") == 0 ||
-		strcmp(kind, "drop_constraint") == 0;
+	return kind == MIG_STEP_RENAME_CONSTRAINT ||
+		kind == MIG_STEP_VALIDATE_CONSTRAINT ||
+		kind == MIG_STEP_DROP_CONSTRAINT;
 }
 
 /*
@@ -267,7 +311,7 @@ steps_identify(List *steps, MigPhase phase, const char *schema,
 
 			/* a rollback's constraint may have gone with its column */
 			if (!OidIsValid(conoid) &&
-				!(phase == MIG_PHASE_ROLLBACK && strcmp(step->kind, "drop_constraint") == 0))
+				!(phase == MIG_PHASE_ROLLBACK && step->kind == MIG_STEP_DROP_CONSTRAINT))
 				ereport(ERROR,
 						errcode(ERRCODE_UNDEFINED_OBJECT),
 						errmsg("constraint %s of table %s of migration \"%s\" does not exist",
@@ -278,7 +322,7 @@ steps_identify(List *steps, MigPhase phase, const char *schema,
 						errhint("Roll the migration back with mig.rollback('%s').", schema));
 			step->objid = conoid;
 		}
-		else if (strcmp(step->kind, "sequence_owner") == 0)
+		else if (step->kind == MIG_STEP_SEQUENCE_OWNER)
 		{
 			Oid			seqoid = MigIdentRelation(step->objid, step->objname, native,
 												  "sequence", migration);
@@ -304,8 +348,8 @@ steps_identify(List *steps, MigPhase phase, const char *schema,
 												 migration);
 
 			if (!OidIsValid(indexoid) &&
-				strcmp(step->kind, "drop_index") != 0 &&
-				strcmp(step->kind, "drop_index_concurrently") != 0)
+				step->kind != MIG_STEP_DROP_INDEX &&
+				step->kind != MIG_STEP_DROP_INDEX_CONCURRENTLY)
 				ereport(ERROR,
 						errcode(ERRCODE_UNDEFINED_OBJECT),
 						errmsg("index %s of table %s of migration \"%s\" does not exist",
@@ -417,112 +461,144 @@ step_run(MigStep *step, MigPhase phase, const char *schema,
 	if (phase == MIG_PHASE_ROLLBACK && OidIsValid(step->relid) &&
 		get_rel_name(step->relid) == NULL)
 		return;
-	if (phase == MIG_PHASE_ROLLBACK && strcmp(step->kind, "drop_constraint") == 0 &&
+	if (phase == MIG_PHASE_ROLLBACK && step->kind == MIG_STEP_DROP_CONSTRAINT &&
 		!SearchSysCacheExists1(CONSTROID, ObjectIdGetDatum(step->objid)))
 		return;					/* it went with its column */
 
 	initStringInfo(&sql);
-	if (strcmp(step->kind, "sql") == 0)
-		appendStringInfoString(&sql, step->text);
-	else if (strcmp(step->kind, "drop_table") == 0)
-		appendStringInfo(&sql, "DROP TABLE %s", MigQuoteTable(step->relid));
-	else if (strcmp(step->kind, "rename_table") == 0)
-		appendStringInfo(&sql, "ALTER TABLE %s RENAME TO %s",
-						 MigQuoteTable(step->relid), quote_identifier(step->name));
-	else if (strcmp(step->kind, "drop_column") == 0)
-		appendStringInfo(&sql, "ALTER TABLE %s DROP COLUMN %s",
-						 MigQuoteTable(step->relid),
-						 MigQuoteColumn(step->relid, step->attnum));
-	else if (strcmp(step->kind, "rename_column") == 0)
+	switch (step->kind)
 	{
-		oldcol = get_attname(step->relid, step->attnum, false);
-		appendStringInfo(&sql, "ALTER TABLE %s RENAME COLUMN %s TO %s",
-						 MigQuoteTable(step->relid),
-						 MigQuoteColumn(step->relid, step->attnum),
-						 quote_identifier(step->name));
-	}
-	else if (strcmp(step->kind, "rename_constraint") == 0)
-		appendStringInfo(&sql, "ALTER TABLE %s RENAME CONSTRAINT %s TO %s",
-						 MigQuoteTable(step->relid),
-						 quote_identifier(constraint_name(step->objid)),
-						 quote_identifier(step->name));
-	else if (strcmp(step->kind, "set_not_null") == 0)
-		appendStringInfo(&sql, "ALTER TABLE %s ALTER COLUMN %s SET NOT NULL",
-						 MigQuoteTable(step->relid),
-						 MigQuoteColumn(step->relid, step->attnum));
-	else if (strcmp(step->kind, "drop_constraint") == 0)
-		appendStringInfo(&sql, "ALTER TABLE %s DROP CONSTRAINT %s",
-						 MigQuoteTable(step->relid),
-						 quote_identifier(constraint_name(step->objid)));
-	else if (strcmp(step->kind, "validate_constraint") == 0)
-		appendStringInfo(&sql, "ALTER TABLE %s VALIDATE CONSTRAINT %s",
-						 MigQuoteTable(step->relid),
-						 quote_identifier(constraint_name(step->objid)));
-	else if (strcmp(step->kind, "rename_index") == 0)
-		appendStringInfo(&sql, "ALTER INDEX %s RENAME TO %s",
-						 MigQuoteTable(step->objid), quote_identifier(step->name));
-	else if (strcmp(step->kind, "constraint_using_index") == 0)
-	{
-		/* text: UNIQUE or PRIMARY KEY, then any DEFERRABLE clauses */
-		const char *type = strncmp(step->text, "PRIMARY KEY", 11) == 0 ?
-			"PRIMARY KEY" : "UNIQUE";
+		case MIG_STEP_SQL:
+			appendStringInfoString(&sql, step->text);
+			break;
+		case MIG_STEP_DROP_TABLE:
+			appendStringInfo(&sql, "DROP TABLE %s", MigQuoteTable(step->relid));
+			break;
+		case MIG_STEP_RENAME_TABLE:
+			appendStringInfo(&sql, "ALTER TABLE %s RENAME TO %s",
+							 MigQuoteTable(step->relid), quote_identifier(step->name));
+			break;
+		case MIG_STEP_DROP_COLUMN:
+			appendStringInfo(&sql, "ALTER TABLE %s DROP COLUMN %s",
+							 MigQuoteTable(step->relid),
+							 MigQuoteColumn(step->relid, step->attnum));
+			break;
+		case MIG_STEP_RENAME_COLUMN:
+			oldcol = get_attname(step->relid, step->attnum, false);
+			appendStringInfo(&sql, "ALTER TABLE %s RENAME COLUMN %s TO %s",
+							 MigQuoteTable(step->relid),
+							 MigQuoteColumn(step->relid, step->attnum),
+							 quote_identifier(step->name));
+			break;
+		case MIG_STEP_RENAME_CONSTRAINT:
+			appendStringInfo(&sql, "ALTER TABLE %s RENAME CONSTRAINT %s TO %s",
+							 MigQuoteTable(step->relid),
+							 quote_identifier(constraint_name(step->objid)),
+							 quote_identifier(step->name));
+			break;
+		case MIG_STEP_SET_NOT_NULL:
+			appendStringInfo(&sql, "ALTER TABLE %s ALTER COLUMN %s SET NOT NULL",
+							 MigQuoteTable(step->relid),
+							 MigQuoteColumn(step->relid, step->attnum));
+			break;
+		case MIG_STEP_DROP_CONSTRAINT:
+			appendStringInfo(&sql, "ALTER TABLE %s DROP CONSTRAINT %s",
+							 MigQuoteTable(step->relid),
+							 quote_identifier(constraint_name(step->objid)));
+			break;
+		case MIG_STEP_VALIDATE_CONSTRAINT:
+			appendStringInfo(&sql, "ALTER TABLE %s VALIDATE CONSTRAINT %s",
+							 MigQuoteTable(step->relid),
+							 quote_identifier(constraint_name(step->objid)));
+			break;
+		case MIG_STEP_RENAME_INDEX:
+			appendStringInfo(&sql, "ALTER INDEX %s RENAME TO %s",
+							 MigQuoteTable(step->objid), quote_identifier(step->name));
+			break;
+		case MIG_STEP_CONSTRAINT_USING_INDEX:
+			{
+				/* text: UNIQUE or PRIMARY KEY, then any DEFERRABLE clauses */
+				const char *type = strncmp(step->text, "PRIMARY KEY", 11) == 0 ?
+					"PRIMARY KEY" : "UNIQUE";
 
-		/* the index takes the constraint's name first, without a NOTICE */
-		if (strcmp(index_name(step->objid), step->name) != 0)
-			MigExec(psprintf("ALTER INDEX %s RENAME TO %s",
-							 MigQuoteTable(step->objid),
-							 quote_identifier(step->name)), step->relid);
-		appendStringInfo(&sql, "ALTER TABLE %s ADD CONSTRAINT %s %s USING INDEX %s%s",
-						 MigQuoteTable(step->relid), quote_identifier(step->name),
-						 type, quote_identifier(step->name),
-						 step->text + strlen(type));
-	}
-	else if (strcmp(step->kind, "drop_index") == 0)
-	{
-		if (get_rel_name(step->objid) == NULL)
-			return;
-		appendStringInfo(&sql, "DROP INDEX %s", MigQuoteTable(step->objid));
-	}
-	else if (strcmp(step->kind, "drop_index_concurrently") == 0)
-	{
-		if (get_rel_name(step->objid) == NULL)
-			return;
-		/* after the commit, unless nothing can run concurrently anyway */
-		if (!MigJobsStartedHere(schema, migration))
-		{
-			MigJobAddDropIndex(schema, migration, step->relid, step->objid);
-			return;
-		}
-		appendStringInfo(&sql, "DROP INDEX %s", MigQuoteTable(step->objid));
-	}
-	else if (strcmp(step->kind, "sequence_owner") == 0)
-		appendStringInfo(&sql, "ALTER SEQUENCE %s OWNED BY %s.%s",
-						 MigQuoteTable(step->objid), MigQuoteTable(step->relid),
-						 MigQuoteColumn(step->relid, step->attnum));
-	else if (strcmp(step->kind, "replica_identity") == 0)
-	{
-		if (strcmp(step->name, "INDEX") == 0)
-		{
-			char	   *index = get_rel_name(step->objid);
+				/* the index takes the constraint's name first, without a NOTICE */
+				if (strcmp(index_name(step->objid), step->name) != 0)
+					MigExec(psprintf("ALTER INDEX %s RENAME TO %s",
+									 MigQuoteTable(step->objid),
+									 quote_identifier(step->name)), step->relid);
+				appendStringInfo(&sql, "ALTER TABLE %s ADD CONSTRAINT %s %s USING INDEX %s%s",
+								 MigQuoteTable(step->relid), quote_identifier(step->name),
+								 type, quote_identifier(step->name),
+								 step->text + strlen(type));
+			}
+			break;
+		case MIG_STEP_DROP_INDEX:
+			if (get_rel_name(step->objid) == NULL)
+				return;
+			appendStringInfo(&sql, "DROP INDEX %s", MigQuoteTable(step->objid));
+			break;
+		case MIG_STEP_DROP_INDEX_CONCURRENTLY:
+			if (get_rel_name(step->objid) == NULL)
+				return;
+			/* after the commit, unless nothing can run concurrently anyway */
+			if (!MigStateStartedHere(schema, migration))
+			{
+				MigJobAddDropIndex(schema, migration, step->relid, step->objid);
+				MigWorkerLaunchAtCommit(schema);
+				return;
+			}
+			appendStringInfo(&sql, "DROP INDEX %s", MigQuoteTable(step->objid));
+			break;
+		case MIG_STEP_SEQUENCE_OWNER:
+			appendStringInfo(&sql, "ALTER SEQUENCE %s OWNED BY %s.%s",
+							 MigQuoteTable(step->objid), MigQuoteTable(step->relid),
+							 MigQuoteColumn(step->relid, step->attnum));
+			break;
+		case MIG_STEP_REPLICA_IDENTITY:
+			if (strcmp(step->name, "INDEX") == 0)
+			{
+				char	   *index = get_rel_name(step->objid);
 
-			if (index == NULL)
-				ereport(ERROR,
-						errcode(ERRCODE_UNDEFINED_OBJECT),
-						errmsg("index with OID %u does not exist", step->objid),
-						errdetail("It was the replica identity of table \"%s\" before the migration.",
-								  get_rel_name(step->relid)));
-			appendStringInfo(&sql, "ALTER TABLE %s REPLICA IDENTITY USING INDEX %s",
-							 MigQuoteTable(step->relid), quote_identifier(index));
-		}
-		else
-			appendStringInfo(&sql, "ALTER TABLE %s REPLICA IDENTITY %s",
-							 MigQuoteTable(step->relid), step->name);
+				if (index == NULL)
+					ereport(ERROR,
+							errcode(ERRCODE_UNDEFINED_OBJECT),
+							errmsg("index with OID %u does not exist", step->objid),
+							errdetail("It was the replica identity of table \"%s\" before the migration.",
+									  get_rel_name(step->relid)));
+				appendStringInfo(&sql, "ALTER TABLE %s REPLICA IDENTITY USING INDEX %s",
+								 MigQuoteTable(step->relid), quote_identifier(index));
+			}
+			else
+				appendStringInfo(&sql, "ALTER TABLE %s REPLICA IDENTITY %s",
+								 MigQuoteTable(step->relid), step->name);
+			break;
+		default:
+			elog(ERROR, "unrecognized migration step kind \"%s\"", step->kind_name);
 	}
-	else
-		elog(ERROR, "unrecognized migration step kind \"%s\"", step->kind);
 
 	MigExec(sql.data, step->relid);
 	pfree(sql.data);
 	if (oldcol != NULL)
 		rename_internal_not_null(step->relid, step->attnum, oldcol);
+}
+
+void
+MigStepsIndexMoved(const char *schema, const char *migration, Oid oldoid,
+				   Oid newoid, const char *name)
+{
+	Oid			argtypes[4] = {NAMEOID, TEXTOID, OIDOID, OIDOID};
+	Datum		values[4];
+	MigOwnerSave save;
+
+	values[0] = DirectFunctionCall1(namein, CStringGetDatum(schema));
+	values[1] = CStringGetTextDatum(migration);
+	values[2] = ObjectIdGetDatum(oldoid);
+	values[3] = ObjectIdGetDatum(newoid);
+	MigAsExtensionOwner(&save);
+	if (SPI_execute_with_args("UPDATE mig.steps"
+							  " SET step = pg_catalog.jsonb_set(step, '{objid}', pg_catalog.to_jsonb($4))"
+							  " WHERE schema = $1 AND migration = $2 AND (step->>'objid')::oid = $3",
+							  4, argtypes, values, NULL, false, 0) < 0)
+		elog(ERROR, "could not record the new OID of index \"%s\"", name);
+	MigAsCaller(&save);
 }

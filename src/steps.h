@@ -22,6 +22,26 @@ typedef enum MigPhase
 	MIG_PHASE_ROLLBACK
 } MigPhase;
 
+typedef enum MigStepKind
+{
+	MIG_STEP_SQL,
+	MIG_STEP_DROP_TABLE,
+	MIG_STEP_RENAME_TABLE,
+	MIG_STEP_DROP_COLUMN,
+	MIG_STEP_RENAME_COLUMN,
+	MIG_STEP_RENAME_CONSTRAINT,
+	MIG_STEP_VALIDATE_CONSTRAINT,
+	MIG_STEP_SET_NOT_NULL,
+	MIG_STEP_DROP_CONSTRAINT,
+	MIG_STEP_REPLICA_IDENTITY,
+	MIG_STEP_RENAME_INDEX,
+	MIG_STEP_CONSTRAINT_USING_INDEX,
+	MIG_STEP_SEQUENCE_OWNER,
+	MIG_STEP_DROP_INDEX,
+	MIG_STEP_DROP_INDEX_CONCURRENTLY,
+	MIG_NUM_STEP_KINDS
+} MigStepKind;
+
 /*
  * Step kinds and the fields each uses:
  *	sql					text (user SQL, run as is)
@@ -42,11 +62,19 @@ typedef enum MigPhase
  *	drop_index_concurrently relid, objid (index): dropped by a job once
  *						complete has committed
  */
-extern void MigStepAdd(MigPlan *plan, MigPhase phase, const char *kind,
+extern void MigStepAdd(MigPlan *plan, MigPhase phase, MigStepKind kind,
 					   Oid relid, AttrNumber attnum, Oid objid,
 					   const char *name, const char *text);
 
 /* Run the recorded steps of a phase; complete in order, rollback reversed. */
 extern bool MigStepsRun(const char *schema, const char *migration, MigPhase phase);
+
+/*
+ * A declared index was rebuilt under a new OID (REINDEX at complete): the
+ * steps that name the old one name the new one.  name is the index's, for
+ * the error.
+ */
+extern void MigStepsIndexMoved(const char *schema, const char *migration,
+							   Oid oldoid, Oid newoid, const char *name);
 
 #endif							/* MIG_STEPS_H */

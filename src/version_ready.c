@@ -70,8 +70,9 @@
 #include "utils/memutils.h"
 #include "utils/rel.h"
 
-#include "backfill.h"
+#include "backfill_snapshot.h"
 #include "compat.h"
+#include "spi_exec.h"
 #include "state_ident.h"
 #include "version_ready.h"
 
@@ -172,19 +173,19 @@ MigVersionReadyGuard(Oid relid, const char *version_schema,
 	char	   *migration;
 	int			i;
 
-	if (SPI_execute_with_args("SELECT j.schema::pg_catalog.text, j.migration"
-							  " FROM mig.job_queue j"
-							  " JOIN mig.migrations m"
-							  "   ON m.schema OPERATOR(pg_catalog.=) j.schema"
-							  "  AND m.name OPERATOR(pg_catalog.=) j.migration"
-							  " WHERE j.relid OPERATOR(pg_catalog.=) $1"
-							  "   AND j.kind OPERATOR(pg_catalog.=) 'backfill'"
-							  "   AND j.state OPERATOR(pg_catalog.<>) 'done'"
-							  "   AND j.end_block OPERATOR(pg_catalog.>) 0"
-							  "   AND m.status OPERATOR(pg_catalog.=) 'in_progress'"
-							  " LIMIT 1",
-							  1, argtypes, values, NULL, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not read the backfill jobs of relation %u", relid);
+	MigSpiExec("SELECT j.schema::pg_catalog.text, j.migration"
+			   " FROM mig.job_queue j"
+			   " JOIN mig.migrations m"
+			   "   ON m.schema OPERATOR(pg_catalog.=) j.schema"
+			   "  AND m.name OPERATOR(pg_catalog.=) j.migration"
+			   " WHERE j.relid OPERATOR(pg_catalog.=) $1"
+			   "   AND j.kind OPERATOR(pg_catalog.=) 'backfill'"
+			   "   AND j.state OPERATOR(pg_catalog.<>) 'done'"
+			   "   AND j.end_block OPERATOR(pg_catalog.>) 0"
+			   "   AND m.status OPERATOR(pg_catalog.=) 'in_progress'"
+			   " LIMIT 1",
+			   1, argtypes, values, NULL, false, SPI_OK_SELECT,
+			   "could not read the backfill jobs of relation %u", relid);
 	if (SPI_processed == 0)
 		return "";
 	schema = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
@@ -273,23 +274,23 @@ ready_scan_load(FunctionCallInfo fcinfo)
 	values[4] = CStringGetTextDatum(MigOrigin());
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	if (SPI_execute_with_args("SELECT m.status OPERATOR(pg_catalog.=) 'in_progress', m.xmin,"
-							  " j.state, j.paused, j.rows_done, j.rows_total,"
-							  " j.last_error, j.xmin, j.snapshot,"
-							  DISTRUST_SQL("$5", "$3",
-										   "pg_catalog.pg_relation_filenode($3::pg_catalog.regclass)")
-							  " FROM mig.migrations m"
-							  " LEFT JOIN mig.job_queue j"
-							  "   ON j.schema OPERATOR(pg_catalog.=) m.schema"
-							  "  AND j.migration OPERATOR(pg_catalog.=) m.name"
-							  "  AND j.kind OPERATOR(pg_catalog.=) 'backfill'"
-							  "  AND (j.relid OPERATOR(pg_catalog.=) $3"
-							  "       OR j.relname OPERATOR(pg_catalog.=) $4)"
-							  " WHERE m.schema OPERATOR(pg_catalog.=) $1"
-							  "   AND m.name OPERATOR(pg_catalog.=) $2"
-							  " ORDER BY j.seq",
-							  5, argtypes, values, NULL, true, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not read the backfill jobs of relation %u", key.relid);
+	MigSpiExec("SELECT m.status OPERATOR(pg_catalog.=) 'in_progress', m.xmin,"
+			   " j.state, j.paused, j.rows_done, j.rows_total,"
+			   " j.last_error, j.xmin, j.snapshot,"
+			   DISTRUST_SQL("$5", "$3",
+							"pg_catalog.pg_relation_filenode($3::pg_catalog.regclass)")
+			   " FROM mig.migrations m"
+			   " LEFT JOIN mig.job_queue j"
+			   "   ON j.schema OPERATOR(pg_catalog.=) m.schema"
+			   "  AND j.migration OPERATOR(pg_catalog.=) m.name"
+			   "  AND j.kind OPERATOR(pg_catalog.=) 'backfill'"
+			   "  AND (j.relid OPERATOR(pg_catalog.=) $3"
+			   "       OR j.relname OPERATOR(pg_catalog.=) $4)"
+			   " WHERE m.schema OPERATOR(pg_catalog.=) $1"
+			   "   AND m.name OPERATOR(pg_catalog.=) $2"
+			   " ORDER BY j.seq",
+			   5, argtypes, values, NULL, true, SPI_OK_SELECT,
+			   "could not read the backfill jobs of relation %u", key.relid);
 
 	oldcxt = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
 	/* the migration gone (rolled back here): nothing to wait for, for now */
@@ -550,21 +551,21 @@ row_check_load(RowCheckEntry *entry, Oid relid, Oid filenode)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	if (SPI_execute_with_args("SELECT j.state OPERATOR(pg_catalog.=) 'done', j.xmin,"
-							  " j.snapshot, j.schema::pg_catalog.text, j.migration,"
-							  " j.state, j.paused, j.rows_done, j.rows_total, j.last_error,"
-							  DISTRUST_SQL("$3", "$1", "$4")
-							  " FROM mig.job_queue j"
-							  " JOIN mig.migrations m"
-							  "   ON m.schema OPERATOR(pg_catalog.=) j.schema"
-							  "  AND m.name OPERATOR(pg_catalog.=) j.migration"
-							  " WHERE (j.relid OPERATOR(pg_catalog.=) $1"
-							  "        OR j.relname OPERATOR(pg_catalog.=) $2)"
-							  "   AND j.kind OPERATOR(pg_catalog.=) 'backfill'"
-							  "   AND m.status OPERATOR(pg_catalog.=) 'in_progress'"
-							  " ORDER BY j.seq",
-							  4, argtypes, values, NULL, true, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not read the backfill jobs of relation %u", relid);
+	MigSpiExec("SELECT j.state OPERATOR(pg_catalog.=) 'done', j.xmin,"
+			   " j.snapshot, j.schema::pg_catalog.text, j.migration,"
+			   " j.state, j.paused, j.rows_done, j.rows_total, j.last_error,"
+			   DISTRUST_SQL("$3", "$1", "$4")
+			   " FROM mig.job_queue j"
+			   " JOIN mig.migrations m"
+			   "   ON m.schema OPERATOR(pg_catalog.=) j.schema"
+			   "  AND m.name OPERATOR(pg_catalog.=) j.migration"
+			   " WHERE (j.relid OPERATOR(pg_catalog.=) $1"
+			   "        OR j.relname OPERATOR(pg_catalog.=) $2)"
+			   "   AND j.kind OPERATOR(pg_catalog.=) 'backfill'"
+			   "   AND m.status OPERATOR(pg_catalog.=) 'in_progress'"
+			   " ORDER BY j.seq",
+			   4, argtypes, values, NULL, true, SPI_OK_SELECT,
+			   "could not read the backfill jobs of relation %u", relid);
 
 	oldcxt = MemoryContextSwitchTo(entry->cxt);
 	for (i = 0; i < SPI_processed; i++)

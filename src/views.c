@@ -29,7 +29,9 @@
 #include "utils/rel.h"
 
 #include "ddl.h"
-#include "state.h"
+#include "names.h"
+#include "security.h"
+#include "spi_exec.h"
 #include "version_ready.h"
 #include "views.h"
 
@@ -75,11 +77,11 @@ MigViewsInSchema(Oid schema_oid)
 	List	   *views = NIL;
 	uint64		i;
 
-	if (SPI_execute_with_args("SELECT c.oid FROM pg_catalog.pg_class c"
-							  " WHERE c.relnamespace = $1 AND c.relkind = 'v'"
-							  " ORDER BY c.oid",
-							  1, argtypes, values, NULL, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not read the views of schema %u", schema_oid);
+	MigSpiExec("SELECT c.oid FROM pg_catalog.pg_class c"
+			   " WHERE c.relnamespace = $1 AND c.relkind = 'v'"
+			   " ORDER BY c.oid",
+			   1, argtypes, values, NULL, false, SPI_OK_SELECT,
+			   "could not read the views of schema %u", schema_oid);
 	for (i = 0; i < SPI_processed; i++)
 	{
 		bool		isnull;
@@ -190,14 +192,14 @@ views_copy_defaults(MigModelTable *table, const char *view)
 	ListCell   *lc;
 	uint64		i;
 
-	if (SPI_execute_with_args("SELECT d.adnum, pg_catalog.pg_get_expr(d.adbin, d.adrelid)"
-							  " FROM pg_catalog.pg_attrdef d"
-							  " JOIN pg_catalog.pg_attribute a"
-							  "   ON a.attrelid = d.adrelid AND a.attnum = d.adnum"
-							  " WHERE d.adrelid = $1 AND a.attgenerated = ''"
-							  " ORDER BY d.adnum",
-							  1, argtypes, values, NULL, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not read the defaults of relation %u", table->relid);
+	MigSpiExec("SELECT d.adnum, pg_catalog.pg_get_expr(d.adbin, d.adrelid)"
+			   " FROM pg_catalog.pg_attrdef d"
+			   " JOIN pg_catalog.pg_attribute a"
+			   "   ON a.attrelid = d.adrelid AND a.attnum = d.adnum"
+			   " WHERE d.adrelid = $1 AND a.attgenerated = ''"
+			   " ORDER BY d.adnum",
+			   1, argtypes, values, NULL, false, SPI_OK_SELECT,
+			   "could not read the defaults of relation %u", table->relid);
 	for (i = 0; i < SPI_processed; i++)
 	{
 		bool		isnull;
@@ -246,13 +248,13 @@ views_grant_schema_usage(Oid base_schema, const char *version_schema)
 	ListCell   *lc;
 	uint64		i;
 
-	if (SPI_execute_with_args("SELECT g.grantee"
-							  " FROM pg_catalog.pg_namespace n,"
-							  "      pg_catalog.aclexplode(n.nspacl) g"
-							  " WHERE n.oid = $1 AND g.privilege_type = 'USAGE'"
-							  "   AND g.grantee <> n.nspowner",
-							  1, argtypes, values, NULL, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not read the privileges of schema %u", base_schema);
+	MigSpiExec("SELECT g.grantee"
+			   " FROM pg_catalog.pg_namespace n,"
+			   "      pg_catalog.aclexplode(n.nspacl) g"
+			   " WHERE n.oid = $1 AND g.privilege_type = 'USAGE'"
+			   "   AND g.grantee <> n.nspowner",
+			   1, argtypes, values, NULL, false, SPI_OK_SELECT,
+			   "could not read the privileges of schema %u", base_schema);
 	for (i = 0; i < SPI_processed; i++)
 	{
 		bool		isnull;

@@ -1,8 +1,9 @@
 /*-------------------------------------------------------------------------
  *
- * worker.h
- *		The background worker that runs a schema's migration jobs, and the
- *		launcher that restarts unfinished jobs after a server restart.
+ * worker_control.h
+ *		Starting, finding and stopping the background worker that runs a
+ *		schema's migration jobs (worker_control.c), and what the worker and
+ *		the launcher (worker.c) share with it.
  *
  *		One worker per schema with unfinished jobs, connected as the role
  *		that started the migration.  It holds the schema's worker lock (a
@@ -11,8 +12,10 @@
  *
  *-------------------------------------------------------------------------
  */
-#ifndef MIG_WORKER_H
-#define MIG_WORKER_H
+#ifndef MIG_WORKER_CONTROL_H
+#define MIG_WORKER_CONTROL_H
+
+#include "storage/lock.h"
 
 /* Start a worker for the schema when the current transaction commits. */
 extern void MigWorkerLaunchAtCommit(const char *schema);
@@ -45,14 +48,28 @@ extern void MigWorkerUnlockForeground(Oid schema_oid);
  */
 extern bool MigWorkerWaitingForSlot(const char *schema);
 
-/*
- * Refuse a function that writes (mig.start, mig.pause, ...) on a hot
- * standby, with SQLSTATE 25006 and a hint to run it on the primary, or in
- * a read-only transaction.
- */
-extern void MigRefuseReadOnly(const char *function, const char *schema);
-
 /* Register the launcher; from _PG_init while preloading. */
 extern void MigWorkerRegisterLauncher(void);
 
-#endif							/* MIG_WORKER_H */
+/*
+ * For the background processes (worker.c).
+ */
+
+/* what a worker is started with (bgw_extra) */
+typedef struct WorkerArgs
+{
+	Oid			dboid;
+	Oid			roleoid;
+	char		schema[NAMEDATALEN];
+} WorkerArgs;
+
+/* the schema's worker lock: a session-level advisory lock */
+extern void MigWorkerLockTag(LOCKTAG *tag, Oid schema_oid);
+/* note, or clear, that the schema's jobs wait for a worker slot */
+extern void MigSlotWaitNote(Oid dboid, Oid roleoid, const char *schema,
+							bool waiting);
+/* the launcher: be woken by backends; retry the schemas waiting for a slot */
+extern void MigLauncherAttach(void);
+extern bool MigLauncherRetrySlotWaits(void);
+
+#endif							/* MIG_WORKER_CONTROL_H */

@@ -1,12 +1,16 @@
 /*-------------------------------------------------------------------------
  *
- * migrate_ext.h
- *		Module-wide constants and configuration parameters of migrate_ext.
+ * names.h
+ *		The names migrate_ext gives things: its schema, the prefixes of the
+ *		physical names it generates, the dual-write trigger's name, the
+ *		generation of internal names, and the quoting of physical names.
  *
  *-------------------------------------------------------------------------
  */
-#ifndef MIGRATE_EXT_H
-#define MIGRATE_EXT_H
+#ifndef MIG_NAMES_H
+#define MIG_NAMES_H
+
+#include "access/attnum.h"
 
 /* schema that holds the extension's functions and state tables */
 #define MIG_SCHEMA_NAME "mig"
@@ -27,15 +31,18 @@
  */
 #define MIG_TRIGGER_NAME "~mig_dual_write"
 
-/* configuration parameters (migrate_ext.*) */
-extern int	mig_lock_timeout;		/* ms a DDL step waits for a lock */
-extern int	mig_lock_retries;		/* attempts after the first lock timeout */
-extern int	mig_retry_delay;		/* ms of the first backoff sleep */
-extern bool mig_strict_expressions;	/* reject expressions that fail to compile */
-extern char *mig_version;			/* version schema this session writes through */
-extern int	mig_backfill_batch_size;	/* rows per backfill batch */
-extern int	mig_backfill_delay;		/* ms between backfill batches */
-extern int	mig_max_replication_lag;	/* ms of standby lag the backfill waits out */
-extern bool mig_start_jobs;			/* jobs of a new migration start unpaused */
+/* Does the name start with the internal prefix (_mig_)? */
+extern bool MigIsInternalName(const char *name);
 
-#endif							/* MIGRATE_EXT_H */
+/*
+ * A generated internal name: prefix + name, never longer than NAMEDATALEN - 1
+ * bytes (a long name is cut and given a hash of the whole name).
+ */
+extern char *MigInternalName(const char *prefix, const char *name);
+
+/* The schema-qualified, quoted current name of a relation. */
+extern char *MigQuoteTable(Oid relid);
+/* The quoted current name of a column. */
+extern const char *MigQuoteColumn(Oid relid, AttrNumber attnum);
+
+#endif							/* MIG_NAMES_H */

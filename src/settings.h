@@ -1,0 +1,27 @@
+/*-------------------------------------------------------------------------
+ *
+ * settings.h
+ *		The configuration parameters of migrate_ext (migrate_ext.*).
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef MIG_SETTINGS_H
+#define MIG_SETTINGS_H
+
+/* configuration parameters (migrate_ext.*) */
+extern int	mig_lock_timeout;		/* ms a DDL step waits for a lock */
+extern int	mig_lock_retries;		/* attempts after the first lock timeout */
+extern int	mig_retry_delay;		/* ms of the first backoff sleep */
+extern bool mig_strict_expressions;	/* reject expressions that fail to compile */
+extern char *mig_version;			/* version schema this session writes through */
+extern int	mig_backfill_batch_size;	/* rows per backfill batch */
+extern int	mig_backfill_delay;		/* ms between backfill batches */
+extern int	mig_max_replication_lag;	/* ms of standby lag the backfill waits out */
+extern bool mig_start_jobs;			/* jobs of a new migration start unpaused */
+
+/* the cap of the doubling backoff that migrate_ext.retry_delay starts */
+#define MIG_MAX_BACKOFF_MS 10000
+
+extern void MigSettingsDefine(void);
+
+#endif							/* MIG_SETTINGS_H */
