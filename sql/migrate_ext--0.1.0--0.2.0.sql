@@ -87,3 +87,27 @@ $$;
 
 COMMENT ON FUNCTION @extschema@.discard_restored(pg_catalog.regclass) IS
 	'Takes a table restored without its migration''s state back to the version its dump was taken at.';
+
+-- The dual-write trigger of an active migration may not be disabled, made
+-- an ordinary trigger again (ENABLE TRIGGER USER or ALL) or dropped: a write
+-- it missed would have one version's values only, which complete or
+-- rollback would lose.
+CREATE FUNCTION @extschema@.refuse_dual_write_off()
+RETURNS event_trigger
+AS 'MODULE_PATHNAME', 'mig_refuse_dual_write_off'
+LANGUAGE C;
+
+CREATE EVENT TRIGGER migrate_ext_refuse_dual_write_off ON ddl_command_end
+	WHEN TAG IN ('ALTER TABLE')
+	EXECUTE FUNCTION @extschema@.refuse_dual_write_off();
+ALTER EVENT TRIGGER migrate_ext_refuse_dual_write_off ENABLE ALWAYS;
+
+CREATE FUNCTION @extschema@.refuse_dual_write_drop()
+RETURNS event_trigger
+AS 'MODULE_PATHNAME', 'mig_refuse_dual_write_drop'
+LANGUAGE C;
+
+CREATE EVENT TRIGGER migrate_ext_refuse_dual_write_drop ON ddl_command_start
+	WHEN TAG IN ('DROP TRIGGER')
+	EXECUTE FUNCTION @extschema@.refuse_dual_write_drop();
+ALTER EVENT TRIGGER migrate_ext_refuse_dual_write_drop ENABLE ALWAYS;

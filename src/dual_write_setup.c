@@ -64,6 +64,9 @@ static char *rules_json(List *rules, Oid relid);
 static void install_table(MigPlan *plan, Oid relid);
 static void check_trigger_order(MigPlan *plan, Oid relid);
 
+/* true while MigDualWriteRemove drops a dual-write trigger */
+static bool removing = false;
+
 /* MigCompileRule, in a subtransaction */
 typedef struct CompileRuleArgs
 {
@@ -340,6 +343,12 @@ MigDualWriteInstall(MigPlan *plan)
 		install_table(plan, lfirst_oid(lc));
 }
 
+bool
+MigDualWriteRemoving(void)
+{
+	return removing;
+}
+
 void
 MigDualWriteRemove(const char *schema, const char *migration)
 {
@@ -376,10 +385,21 @@ MigDualWriteRemove(const char *schema, const char *migration)
 		Oid			relid = MigIdentRelation(lfirst_oid(lc), lfirst(nc), native,
 											 "table", migration);
 
-		if (OidIsValid(relid))
+		if (!OidIsValid(relid))
+			continue;
+		/* event_guard.c lets this DROP TRIGGER through */
+		removing = true;
+		PG_TRY();
+		{
 			MigExec(psprintf("DROP TRIGGER IF EXISTS %s ON %s",
 							 quote_identifier(MIG_TRIGGER_NAME), MigQuoteTable(relid)),
 					relid);
+		}
+		PG_FINALLY();
+		{
+			removing = false;
+		}
+		PG_END_TRY();
 	}
 
 	MigAsExtensionOwner(&save);

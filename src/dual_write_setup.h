@@ -17,4 +17,7 @@ extern void MigDualWriteInstall(MigPlan *plan);
 /* Drop the triggers of a migration and forget its rules and jobs. */
 extern void MigDualWriteRemove(const char *schema, const char *migration);
 
+/* Whether MigDualWriteRemove is dropping a trigger (for event_guard.c). */
+extern bool MigDualWriteRemoving(void);
+
 #endif							/* MIG_DUAL_WRITE_SETUP_H */

@@ -23,23 +23,36 @@
  *		  other version's columns were computed from it.  Start refuses
  *		  such a trigger (dual_write_setup.c); this keeps one from being
  *		  created or renamed into place afterwards.
+ *		- ddl_command_end of ALTER TABLE, and ddl_command_start of DROP
+ *		  TRIGGER: the dual-write trigger of an active migration may not be
+ *		  disabled, made an ordinary trigger again (ENABLE TRIGGER USER or
+ *		  ALL turns ENABLE ALWAYS into ENABLE) or dropped, except by the
+ *		  extension itself (dual_write_setup.c): a write it missed would
+ *		  have one version's columns only, and complete or rollback would
+ *		  lose the other's value.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
+#include "catalog/namespace.h"
 #include "catalog/pg_trigger.h"
 #include "commands/event_trigger.h"
 #include "executor/spi.h"
 #include "fmgr.h"
+#include "nodes/makefuncs.h"
+#include "nodes/parsenodes.h"
 #include "utils/builtins.h"
 #include "utils/memutils.h"
 
+#include "dual_write_setup.h"
 #include "names.h"
 
 PG_FUNCTION_INFO_V1(mig_refuse_table_rewrite);
 PG_FUNCTION_INFO_V1(mig_refuse_new_inheritance);
 PG_FUNCTION_INFO_V1(mig_refuse_late_trigger);
+PG_FUNCTION_INFO_V1(mig_refuse_dual_write_off);
+PG_FUNCTION_INFO_V1(mig_refuse_dual_write_drop);
 
 /* the first row of a query's result, as strings in the caller's context */
 static char **
@@ -184,5 +197,96 @@ mig_refuse_late_trigger(PG_FUNCTION_ARGS)
 						  MIG_TRIGGER_NAME),
 				errhint("Give the trigger a name that sorts before \"%s\" (any name of ASCII letters, digits and underscores does), or complete the migration with mig.complete('%s') or roll it back with mig.rollback('%s') first.",
 						MIG_TRIGGER_NAME, row[1], row[1]));
+	PG_RETURN_VOID();
+}
+
+/*
+ * Event trigger on ddl_command_end of ALTER TABLE: refuse a dual-write
+ * trigger that is no longer ENABLE ALWAYS (DISABLE TRIGGER, by name, USER or
+ * ALL; ENABLE TRIGGER USER or ALL, which makes it an ordinary trigger that
+ * a session in replica mode skips).  Start installs the trigger before it
+ * records the table in mig.dual_writes, so its own ALTER TABLE ... ENABLE
+ * ALWAYS is never seen half-done here.
+ */
+Datum
+mig_refuse_dual_write_off(PG_FUNCTION_ARGS)
+{
+	char	  **row;
+
+	if (!CALLED_AS_EVENT_TRIGGER(fcinfo))
+		ereport(ERROR,
+				errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				errmsg("function \"%s\" must be fired as an event trigger",
+					   "mig.refuse_dual_write_off"));
+
+	row = first_row(psprintf("SELECT d.migration, d.schema, t.tgrelid::pg_catalog.regclass::text"
+							 " FROM mig.dual_writes d"
+							 " JOIN pg_catalog.pg_trigger t ON t.tgrelid OPERATOR(pg_catalog.=) d.relid"
+							 " WHERE t.tgname OPERATOR(pg_catalog.=) %s"
+							 "   AND t.tgenabled OPERATOR(pg_catalog.<>) 'A'",
+							 quote_literal_cstr(MIG_TRIGGER_NAME)), 3);
+	if (row != NULL)
+		ereport(ERROR,
+				errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				errmsg("cannot disable the dual-write trigger of table %s while migration \"%s\" is active",
+					   row[2], row[0]),
+				errdetail("Trigger \"%s\" keeps both versions' columns in step, and stays ENABLE ALWAYS: a write it missed would have one version's values only, which complete or rollback would lose.  ENABLE TRIGGER USER or ALL would make it an ordinary trigger, which a session in replica mode skips.",
+						  MIG_TRIGGER_NAME),
+				errhint("Disable your own triggers by name (ALTER TABLE ... DISABLE TRIGGER name), or complete the migration with mig.complete('%s') or roll it back with mig.rollback('%s') first.",
+						row[1], row[1]));
+	PG_RETURN_VOID();
+}
+
+/*
+ * Event trigger on ddl_command_start of DROP TRIGGER: refuse to drop the
+ * dual-write trigger of a table with dual-write rules, unless the extension
+ * is dropping it (complete, rollback).
+ */
+Datum
+mig_refuse_dual_write_drop(PG_FUNCTION_ARGS)
+{
+	EventTriggerData *trigdata;
+	DropStmt   *stmt;
+	ListCell   *lc;
+
+	if (!CALLED_AS_EVENT_TRIGGER(fcinfo))
+		ereport(ERROR,
+				errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				errmsg("function \"%s\" must be fired as an event trigger",
+					   "mig.refuse_dual_write_drop"));
+	trigdata = (EventTriggerData *) fcinfo->context;
+	if (!IsA(trigdata->parsetree, DropStmt) || MigDualWriteRemoving())
+		PG_RETURN_VOID();
+	stmt = (DropStmt *) trigdata->parsetree;
+	if (stmt->removeType != OBJECT_TRIGGER)
+		PG_RETURN_VOID();
+
+	foreach(lc, stmt->objects)
+	{
+		List	   *names = lfirst(lc);
+		char	  **row;
+		Oid			relid;
+
+		if (list_length(names) < 2 ||
+			strcmp(strVal(llast(names)), MIG_TRIGGER_NAME) != 0)
+			continue;
+		relid = RangeVarGetRelid(makeRangeVarFromNameList(list_truncate(list_copy(names),
+																		list_length(names) - 1)),
+								 NoLock, true);
+		if (!OidIsValid(relid))
+			continue;
+		row = first_row(psprintf("SELECT d.migration, d.schema, d.relid::pg_catalog.regclass::text"
+								 " FROM mig.dual_writes d WHERE d.relid OPERATOR(pg_catalog.=) %u",
+								 relid), 3);
+		if (row != NULL)
+			ereport(ERROR,
+					errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					errmsg("cannot drop the dual-write trigger of table %s while migration \"%s\" is active",
+						   row[2], row[0]),
+					errdetail("Trigger \"%s\" keeps both versions' columns in step: a write it missed would have one version's values only, which complete or rollback would lose.",
+							  MIG_TRIGGER_NAME),
+					errhint("Complete the migration with mig.complete('%s') or roll it back with mig.rollback('%s'): either removes the trigger.",
+							row[1], row[1]));
+	}
 	PG_RETURN_VOID();
 }
