@@ -111,3 +111,17 @@ CREATE EVENT TRIGGER migrate_ext_refuse_dual_write_drop ON ddl_command_start
 	WHEN TAG IN ('DROP TRIGGER')
 	EXECUTE FUNCTION @extschema@.refuse_dual_write_drop();
 ALTER EVENT TRIGGER migrate_ext_refuse_dual_write_drop ENABLE ALWAYS;
+
+-- No view but the extension's in the new version schema of an active
+-- migration: a write through a view there is a write as the new version,
+-- and through a view of the user's over the table's old columns the
+-- dual-write trigger would overwrite the values written.
+CREATE FUNCTION @extschema@.refuse_version_view()
+RETURNS event_trigger
+AS 'MODULE_PATHNAME', 'mig_refuse_version_view'
+LANGUAGE C;
+
+CREATE EVENT TRIGGER migrate_ext_refuse_version_view ON ddl_command_end
+	WHEN TAG IN ('CREATE VIEW', 'ALTER VIEW', 'ALTER TABLE')
+	EXECUTE FUNCTION @extschema@.refuse_version_view();
+ALTER EVENT TRIGGER migrate_ext_refuse_version_view ENABLE ALWAYS;

@@ -30,6 +30,13 @@
  *		  extension itself (dual_write_setup.c): a write it missed would
  *		  have one version's columns only, and complete or rollback would
  *		  lose the other's value.
+ *		- ddl_command_end of CREATE VIEW, ALTER VIEW and ALTER TABLE: no
+ *		  view but the extension's may be made, replaced or moved into the
+ *		  new version schema of an active migration.  A write through a view
+ *		  there is routed as the new version (write_route.c); through a view
+ *		  of the user's over the table's old columns, the dual-write trigger
+ *		  would then overwrite the values written with down() of the new
+ *		  version's columns.
  *
  *-------------------------------------------------------------------------
  */
@@ -47,12 +54,14 @@
 
 #include "dual_write_setup.h"
 #include "names.h"
+#include "views.h"
 
 PG_FUNCTION_INFO_V1(mig_refuse_table_rewrite);
 PG_FUNCTION_INFO_V1(mig_refuse_new_inheritance);
 PG_FUNCTION_INFO_V1(mig_refuse_late_trigger);
 PG_FUNCTION_INFO_V1(mig_refuse_dual_write_off);
 PG_FUNCTION_INFO_V1(mig_refuse_dual_write_drop);
+PG_FUNCTION_INFO_V1(mig_refuse_version_view);
 
 /* the first row of a query's result, as strings in the caller's context */
 static char **
@@ -288,5 +297,45 @@ mig_refuse_dual_write_drop(PG_FUNCTION_ARGS)
 					errhint("Complete the migration with mig.complete('%s') or roll it back with mig.rollback('%s'): either removes the trigger.",
 							row[1], row[1]));
 	}
+	PG_RETURN_VOID();
+}
+
+/*
+ * Event trigger on ddl_command_end of CREATE VIEW, ALTER VIEW and ALTER
+ * TABLE: refuse a view made, replaced or moved into the new version schema
+ * of a migration in progress, unless the extension is making its views.
+ */
+Datum
+mig_refuse_version_view(PG_FUNCTION_ARGS)
+{
+	char	  **row;
+
+	if (!CALLED_AS_EVENT_TRIGGER(fcinfo))
+		ereport(ERROR,
+				errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				errmsg("function \"%s\" must be fired as an event trigger",
+					   "mig.refuse_version_view"));
+	if (MigViewsMaking())
+		PG_RETURN_VOID();
+
+	row = first_row("SELECT m.name, m.schema,"
+					"  pg_catalog.quote_ident(n.nspname) OPERATOR(pg_catalog.||) '.'"
+					"  OPERATOR(pg_catalog.||) pg_catalog.quote_ident(c.relname)"
+					" FROM pg_catalog.pg_event_trigger_ddl_commands() e"
+					" JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) e.objid"
+					" JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace"
+					" JOIN mig.migrations m ON m.status OPERATOR(pg_catalog.=) 'in_progress'"
+					"   AND mig.version_schema_name(m.schema, m.name, m.migration)"
+					"       OPERATOR(pg_catalog.=) n.nspname"
+					" WHERE e.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass"
+					"   AND c.relkind OPERATOR(pg_catalog.=) 'v'", 3);
+	if (row != NULL)
+		ereport(ERROR,
+				errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				errmsg("cannot make view %s in the version schema of migration \"%s\" while it is active",
+					   row[2], row[0]),
+				errdetail("A write through a view in this schema is a write as the migration's new version; through a view other than the extension's, its values could be overwritten from the new version's columns."),
+				errhint("Make the view in another schema (it may select from the version's views), or complete the migration with mig.complete('%s') first.",
+						row[1]));
 	PG_RETURN_VOID();
 }

@@ -39,9 +39,54 @@ static void views_create_one(MigModelTable *table, const char *version_schema);
 static void views_grant_schema_usage(Oid base_schema, const char *version_schema);
 static void views_copy_defaults(MigModelTable *table, const char *view);
 static void views_grant_dml(const char *view, Oid relid);
+static void views_create(MigModel *model, const char *version_schema);
+static void views_unguard(const char *version_schema);
 
+/* true while this file makes or remakes a version schema's views */
+static bool making_views = false;
+
+bool
+MigViewsMaking(void)
+{
+	return making_views;
+}
+
+/*
+ * The extension's own DDL on version views is let through by event_guard.c,
+ * which refuses anyone else's while their migration is active.
+ */
 void
 MigViewsCreate(MigModel *model, const char *version_schema)
+{
+	making_views = true;
+	PG_TRY();
+	{
+		views_create(model, version_schema);
+	}
+	PG_FINALLY();
+	{
+		making_views = false;
+	}
+	PG_END_TRY();
+}
+
+void
+MigViewsUnguard(const char *version_schema)
+{
+	making_views = true;
+	PG_TRY();
+	{
+		views_unguard(version_schema);
+	}
+	PG_FINALLY();
+	{
+		making_views = false;
+	}
+	PG_END_TRY();
+}
+
+static void
+views_create(MigModel *model, const char *version_schema)
 {
 	ListCell   *lc;
 
@@ -101,8 +146,8 @@ MigViewsInSchema(Oid schema_oid)
  * (each column a reference to an attribute number of its table), so this
  * works whatever complete renamed or dropped.
  */
-void
-MigViewsUnguard(const char *version_schema)
+static void
+views_unguard(const char *version_schema)
 {
 	List	   *views = MigViewsInSchema(get_namespace_oid(version_schema, false));
 	ListCell   *lc;

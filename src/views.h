@@ -34,4 +34,7 @@ extern void MigViewsDrop(const char *schema, const char *migration,
 extern void MigViewsCheckDrop(const char *schema, const char *migration,
 							  const char *version_schema, const char *call);
 
+/* Whether the extension is making version views now (for event_guard.c). */
+extern bool MigViewsMaking(void);
+
 #endif							/* MIG_VIEWS_H */
