@@ -479,18 +479,29 @@ mp_parse_create_constraint(MigParseContext *cxt, JsonbContainer *body,
 		mp_get_enum(cxt, body, "", "type", mp_create_constraint_types, true);
 	op->constraint_columns = mp_get_string_list(cxt, body, "", "columns",
 												MP_IDENT);
-	op->check_expr = mp_get_string(cxt, body, "", "check",
-								   MP_EXPR | MP_EMPTY_IS_ABSENT, NULL);
 	op->no_inherit = mp_get_bool(cxt, body, "", "no_inherit", NULL);
 
+	/* the keys the type allows are checked before what is in them */
+	op->check_expr = mp_get_string(cxt, body, "", "check",
+								   MP_EMPTY_IS_ABSENT, NULL);
 	params = mp_get_container(cxt, body, "", "index_parameters", false, false);
+	references = mp_get_container(cxt, body, "", "references", false, false);
+	mp_check_constraint_fields(cxt, "", op->constraint_type,
+							   (op->constraint_columns != NIL ?
+								MP_CON_COLUMNS : 0) |
+							   (op->check_expr ? MP_CON_CHECK : 0) |
+							   (op->no_inherit ? MP_CON_NO_INHERIT : 0) |
+							   (references ? MP_CON_REFERENCES : 0) |
+							   (params ? MP_CON_INDEX_PARAMETERS : 0));
+
+	if (op->check_expr != NULL)
+		op->check_expr = mp_get_string(cxt, body, "", "check",
+									   MP_EXPR | MP_EMPTY_IS_ABSENT, NULL);
 	if (params != NULL)
 		mp_parse_index_parameters(cxt, params, "index_parameters",
 								  &op->index_tablespace,
 								  &op->index_storage_parameters,
 								  &op->index_include_columns);
-
-	references = mp_get_container(cxt, body, "", "references", false, false);
 	if (references != NULL)
 		op->table_references =
 			mp_parse_table_foreign_key(cxt, references, "references",
@@ -500,14 +511,6 @@ mp_parse_create_constraint(MigParseContext *cxt, JsonbContainer *body,
 									   op->constraint_columns != NIL);
 	op->down_map = mp_get_column_sql_map(cxt, body, "down",
 										 op->constraint_columns != NIL);
-
-	mp_check_constraint_fields(cxt, "", op->constraint_type,
-							   (op->constraint_columns != NIL ?
-								MP_CON_COLUMNS : 0) |
-							   (op->check_expr ? MP_CON_CHECK : 0) |
-							   (op->no_inherit ? MP_CON_NO_INHERIT : 0) |
-							   (references ? MP_CON_REFERENCES : 0) |
-							   (params ? MP_CON_INDEX_PARAMETERS : 0));
 
 	foreach(lc, op->constraint_columns)
 	{

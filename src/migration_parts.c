@@ -219,17 +219,34 @@ mp_parse_constraint(MigParseContext *cxt, JsonbContainer *obj,
 	con->nulls_not_distinct = mp_get_bool(cxt, obj, path,
 										  "nulls_not_distinct", NULL);
 	con->no_inherit = mp_get_bool(cxt, obj, path, "no_inherit", NULL);
-	con->check = mp_get_string(cxt, obj, path, "check",
-							   MP_EXPR | MP_EMPTY_IS_ABSENT, NULL);
-
+	/* the keys the type allows are checked before what is in them */
+	con->check = mp_get_string(cxt, obj, path, "check", MP_EMPTY_IS_ABSENT,
+							   NULL);
 	references = mp_get_container(cxt, obj, path, "references", false, false);
+	exclude = mp_get_container(cxt, obj, path, "exclude", false, false);
+	params = mp_get_container(cxt, obj, path, "index_parameters", false,
+							  false);
+	mp_check_constraint_fields(cxt, path, con->type,
+							   (con->columns != NIL ? MP_CON_COLUMNS : 0) |
+							   (con->check ? MP_CON_CHECK : 0) |
+							   (con->no_inherit ? MP_CON_NO_INHERIT : 0) |
+							   (references ? MP_CON_REFERENCES : 0) |
+							   (exclude ? MP_CON_EXCLUDE : 0) |
+							   (params ? MP_CON_INDEX_PARAMETERS : 0) |
+							   (con->deferrable ? MP_CON_DEFERRABLE : 0) |
+							   (con->initially_deferred ?
+								MP_CON_INITIALLY_DEFERRED : 0) |
+							   (con->nulls_not_distinct ?
+								MP_CON_NULLS_NOT_DISTINCT : 0));
+
+	if (con->check != NULL)
+		con->check = mp_get_string(cxt, obj, path, "check",
+								   MP_EXPR | MP_EMPTY_IS_ABSENT, NULL);
 	if (references != NULL)
 		con->references =
 			mp_parse_table_foreign_key(cxt, references,
 									   mp_path(path, "references"),
 									   con->columns);
-
-	exclude = mp_get_container(cxt, obj, path, "exclude", false, false);
 	if (exclude != NULL)
 	{
 		char	   *expath = mp_path(path, "exclude");
@@ -245,28 +262,12 @@ mp_parse_constraint(MigParseContext *cxt, JsonbContainer *obj,
 			mp_get_string(cxt, exclude, expath, "predicate",
 						  MP_EXPR | MP_EMPTY_IS_ABSENT, NULL);
 	}
-
-	params = mp_get_container(cxt, obj, path, "index_parameters", false,
-							  false);
 	if (params != NULL)
 		mp_parse_index_parameters(cxt, params,
 								  mp_path(path, "index_parameters"),
 								  &con->index_tablespace,
 								  &con->index_storage_parameters,
 								  &con->index_include_columns);
-
-	mp_check_constraint_fields(cxt, path, con->type,
-							   (con->columns != NIL ? MP_CON_COLUMNS : 0) |
-							   (con->check ? MP_CON_CHECK : 0) |
-							   (con->no_inherit ? MP_CON_NO_INHERIT : 0) |
-							   (references ? MP_CON_REFERENCES : 0) |
-							   (exclude ? MP_CON_EXCLUDE : 0) |
-							   (params ? MP_CON_INDEX_PARAMETERS : 0) |
-							   (con->deferrable ? MP_CON_DEFERRABLE : 0) |
-							   (con->initially_deferred ?
-								MP_CON_INITIALLY_DEFERRED : 0) |
-							   (con->nulls_not_distinct ?
-								MP_CON_NULLS_NOT_DISTINCT : 0));
 	return con;
 }
 
