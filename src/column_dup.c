@@ -419,7 +419,7 @@ MigDupStart(MigPlan *plan, MigModelTable *table, List *columns, Oid skip_conoid)
 		MigDupColumn *dc = lfirst(lc);
 
 		dc->col->hidden = true;
-		dc->shadow = MigModelAddColumn(table, dc->attnum, dc->name);
+		dc->shadow = MigModelAddColumnAfter(table, dc->col, dc->attnum, dc->name);
 	}
 	/* down sees the new version's */
 	foreach(lc, columns)

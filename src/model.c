@@ -27,8 +27,10 @@
 
 #include "model.h"
 #include "names.h"
+#include "state.h"
 
 static void model_load_columns(MigModelTable *table);
+static void model_order_as_version(MigModelTable *table, Oid version_nsp);
 
 /*
  * Read the ordinary and partitioned tables of a schema.  Raises an error if
@@ -44,6 +46,7 @@ MigModelLoad(const char *schema)
 	HeapTuple	tup;
 	List	   *relids = NIL;
 	ListCell   *lc;
+	char	   *latest;
 
 	model->schema = pstrdup(schema);
 	model->schema_oid = get_namespace_oid(schema, true);
@@ -76,7 +79,68 @@ MigModelLoad(const char *schema)
 
 		MigModelAddTable(model, relid, get_rel_name(relid));
 	}
+
+	/*
+	 * A version shows its columns in the order of the version before it,
+	 * not in the table's physical order (complete leaves a changed column at
+	 * the end of the table).
+	 */
+	latest = MigStateLatestVersion(schema);
+	if (strcmp(latest, schema) != 0)
+	{
+		Oid			version_nsp = get_namespace_oid(latest, true);
+
+		if (OidIsValid(version_nsp))
+			foreach(lc, model->tables)
+				model_order_as_version(lfirst(lc), version_nsp);
+	}
 	return model;
+}
+
+/*
+ * Order a table's columns as the view of the same name in a version schema
+ * has them; columns the view does not have follow, in their own order.
+ */
+static void
+model_order_as_version(MigModelTable *table, Oid version_nsp)
+{
+	Oid			viewid = get_relname_relid(table->name, version_nsp);
+	List	   *ordered = NIL;
+	ListCell   *lc;
+	HeapTuple	tup;
+	AttrNumber	attnum;
+	int			natts;
+
+	if (!OidIsValid(viewid) || get_rel_relkind(viewid) != RELKIND_VIEW)
+		return;
+	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(viewid));
+	if (!HeapTupleIsValid(tup))
+		return;
+	natts = ((Form_pg_class) GETSTRUCT(tup))->relnatts;
+	ReleaseSysCache(tup);
+	for (attnum = 1; attnum <= natts; attnum++)
+	{
+		char	   *name = get_attname(viewid, attnum, true);
+
+		if (name == NULL)
+			continue;
+		foreach(lc, table->columns)
+		{
+			MigModelColumn *col = lfirst(lc);
+
+			if (strcmp(col->name, name) == 0 && !list_member_ptr(ordered, col))
+			{
+				ordered = lappend(ordered, col);
+				break;
+			}
+		}
+	}
+	foreach(lc, table->columns)
+	{
+		if (!list_member_ptr(ordered, lfirst(lc)))
+			ordered = lappend(ordered, lfirst(lc));
+	}
+	table->columns = ordered;
 }
 
 /* Add a physical table to the model, with its current columns. */
@@ -121,7 +185,11 @@ model_load_columns(MigModelTable *table)
 	}
 }
 
-/* Add a column to a table of the model, keeping attnum order. */
+/*
+ * Add a column to a table of the model: before the first column with a
+ * higher attnum (a new column, whose attnum is the table's highest, goes
+ * last).
+ */
 MigModelColumn *
 MigModelAddColumn(MigModelTable *table, AttrNumber attnum, const char *name)
 {
@@ -194,5 +262,26 @@ MigModelGetColumn(MigModelTable *table, const char *name)
 				errcode(ERRCODE_UNDEFINED_COLUMN),
 				errmsg("column \"%s\" of table \"%s\" does not exist",
 					   name, table->name));
+	return col;
+}
+
+/* Add a column to a table of the model right after another one. */
+MigModelColumn *
+MigModelAddColumnAfter(MigModelTable *table, MigModelColumn *after,
+					   AttrNumber attnum, const char *name)
+{
+	MigModelColumn *col = palloc0(sizeof(MigModelColumn));
+	ListCell   *lc;
+	int			pos = 0;
+
+	col->name = pstrdup(name);
+	col->attnum = attnum;
+	foreach(lc, table->columns)
+	{
+		pos++;
+		if (lfirst(lc) == after)
+			break;
+	}
+	table->columns = list_insert_nth(table->columns, pos, col);
 	return col;
 }

@@ -33,7 +33,8 @@ typedef struct MigModelTable
 	bool		hidden;			/* not part of the new version */
 	bool		created;		/* created by this migration: no version
 								 * but the new one has seen it */
-	List	   *columns;		/* MigModelColumn *, in attnum order */
+	List	   *columns;		/* MigModelColumn *, in the order the new
+								 * version shows them */
 } MigModelTable;
 
 typedef struct MigModel
@@ -45,6 +46,10 @@ typedef struct MigModel
 
 extern MigModel *MigModelLoad(const char *schema);
 extern MigModelTable *MigModelFindTable(MigModel *model, const char *name);
+extern MigModelColumn *MigModelAddColumnAfter(MigModelTable *table,
+											  MigModelColumn *after,
+											  AttrNumber attnum,
+											  const char *name);
 extern MigModelColumn *MigModelFindColumn(MigModelTable *table, const char *name);
 extern MigModelTable *MigModelAddTable(MigModel *model, Oid relid, const char *name);
 extern MigModelColumn *MigModelAddColumn(MigModelTable *table, AttrNumber attnum,
