@@ -562,3 +562,39 @@ SUPPORT @extschema@.version_ready_support;
 
 COMMENT ON FUNCTION @extschema@.version_ready(name, text, name, name, regclass, text, xid, cid) IS
 	'Whether the new version may show a row of a table whose backfill is unfinished: raises an error for a row the backfill has not reached (internal, used by the views).';
+
+--
+-- Dry run: mig.start's checks against the live schema, then everything is
+-- rolled back (a subtransaction), so nothing changes.  Returns the error
+-- that would stop the migration, with its SQLSTATE; no row when it would
+-- start.  It takes and releases the locks start takes (each wait bounded by
+-- migrate_ext.lock_timeout).  Used by the client's "validate" command.
+--
+CREATE FUNCTION @extschema@.validate(name text, migration jsonb,
+	schema name DEFAULT 'public',
+	OUT sqlstate text, OUT message text, OUT detail text, OUT hint text)
+RETURNS SETOF record
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	BEGIN
+		PERFORM @extschema@.start($1, $2, $3);
+		-- it would start: undo it all
+		RAISE EXCEPTION USING ERRCODE = 'MIGOK';
+	EXCEPTION
+		WHEN SQLSTATE 'MIGOK' THEN
+			RETURN;
+		WHEN OTHERS THEN
+			GET STACKED DIAGNOSTICS sqlstate = RETURNED_SQLSTATE,
+				message = MESSAGE_TEXT, detail = PG_EXCEPTION_DETAIL,
+				hint = PG_EXCEPTION_HINT;
+			detail := NULLIF(detail, '');
+			hint := NULLIF(hint, '');
+			RETURN NEXT;
+	END;
+END
+$$;
+
+COMMENT ON FUNCTION @extschema@.validate(text, jsonb, name) IS
+	'Checks a migration against the live schema as mig.start would, then rolls back: returns the error that would stop it, or no row.';
