@@ -577,6 +577,11 @@ RETURNS SETOF record
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+	e_state text;
+	e_message text;
+	e_detail text;
+	e_hint text;
 BEGIN
 	BEGIN
 		PERFORM @extschema@.start($1, $2, $3);
@@ -586,13 +591,11 @@ BEGIN
 		WHEN SQLSTATE 'MIGOK' THEN
 			RETURN;
 		WHEN OTHERS THEN
-			GET STACKED DIAGNOSTICS sqlstate = RETURNED_SQLSTATE,
-				message = MESSAGE_TEXT, detail = PG_EXCEPTION_DETAIL,
-				hint = PG_EXCEPTION_HINT;
-			detail := NULLIF(detail, '');
-			hint := NULLIF(hint, '');
-			RETURN NEXT;
+			GET STACKED DIAGNOSTICS e_state = RETURNED_SQLSTATE,
+				e_message = MESSAGE_TEXT, e_detail = PG_EXCEPTION_DETAIL,
+				e_hint = PG_EXCEPTION_HINT;
 	END;
+	RETURN QUERY SELECT e_state, e_message, NULLIF(e_detail, ''), NULLIF(e_hint, '');
 END
 $$;
 
