@@ -164,7 +164,7 @@ $node->safe_psql('app', q{
 SELECT pg_terminate_backend(pid) FROM pg_stat_activity
 WHERE datname = 'app' AND pid <> pg_backend_pid() AND query LIKE '%FROM mig.status($1)%'});
 $h->finish;
-is($? >> 8, 1, 'wait whose connection is lost: exit 1');
+is($h->result(0), 1, 'wait whose connection is lost: exit 1') or diag("stdout: $wout\nstderr: $werr");
 like($werr, qr/the connection was lost while waiting; nothing was changed on the server\nHINT: Run "migrate_ext wait" again/,
 	'and says that wait can be run again');
 is($node->safe_psql('app', q{SELECT status FROM mig.status()}), 'In progress', 'the migration is still in progress');
