@@ -64,6 +64,8 @@ PACKAGES=(
 	"postgresql-$PG_MAJOR-pgtap"
 	libtap-parser-sourcehandler-pgtap-perl
 	libipc-run-perl
+	libyaml-dev
+	libpq-dev
 )
 
 # A locale every Debian system has, so that initdb works whatever the
