@@ -111,6 +111,7 @@ wait_for_jobs(PGconn *conn, bool show_done)
 	char	  **last = NULL;
 	int			nlast = 0;
 	int			rc = EXIT_ERROR;
+	int			k;
 
 	for (;;)
 	{
@@ -226,8 +227,8 @@ wait_for_jobs(PGconn *conn, bool show_done)
 				"HINT: Run \"migrate_ext wait\" again.\n");
 		rc = EXIT_ERROR;
 	}
-	for (int i = 0; i < nlast; i++)
-		free(last[i]);
+	for (k = 0; k < nlast; k++)
+		free(last[k]);
 	free(last);
 	return rc;
 }
