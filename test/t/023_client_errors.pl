@@ -137,7 +137,7 @@ is($node->safe_psql('app', $history_sql), '01_a complete,02_b complete,03_c comp
 
 # a connection lost in the middle of wait
 $node->safe_psql('app', q{
-INSERT INTO items SELECT g, 'n' || g FROM generate_series(1, 6000) g;
+INSERT INTO items SELECT g, 'n' || g FROM generate_series(1, 12000) g;
 ANALYZE items;
 ALTER DATABASE app SET migrate_ext.backfill_batch_size = 100;
 ALTER DATABASE app SET migrate_ext.backfill_delay = '100ms';
@@ -152,17 +152,19 @@ operations:
       up: length(name)
 YAML
 ($rc, $out, $err) = client('app', 'migrate', $mdir);
-is($rc, 0, 'migrate starts 04 (a backfill of about 6 s)') or diag($err);
+is($rc, 0, 'migrate starts 04 (a backfill of 120 batches, 100 ms apart)') or diag($err);
 my ($wout, $werr) = ('', '');
 my $h = IPC::Run::start([ 'migrate_ext', '-d', $node->connstr('app'), 'wait' ],
 	'<', \undef, '>', \$wout, '2>', \$werr);
 $node->poll_query_until('app', q{
 SELECT count(*) > 0 FROM pg_stat_activity
-WHERE datname = 'app' AND pid <> pg_backend_pid() AND query LIKE '%FROM mig.status($1)%'})
+WHERE datname = 'app' AND pid <> pg_backend_pid()
+  AND (query LIKE '%FROM mig.status($1)%' OR query LIKE '%FROM mig.jobs WHERE schema = $1%')})
   or die 'wait did not connect';
 $node->safe_psql('app', q{
 SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-WHERE datname = 'app' AND pid <> pg_backend_pid() AND query LIKE '%FROM mig.status($1)%'});
+WHERE datname = 'app' AND pid <> pg_backend_pid()
+  AND (query LIKE '%FROM mig.status($1)%' OR query LIKE '%FROM mig.jobs WHERE schema = $1%')});
 $h->finish;
 is($h->result(0), 1, 'wait whose connection is lost: exit 1') or diag("stdout: $wout\nstderr: $werr");
 like($werr, qr/the connection was lost while waiting; nothing was changed on the server\nHINT: Run "migrate_ext wait" again/,
