@@ -80,3 +80,18 @@ PG_PROVE ?= pg_prove
 .PHONY: pgtap
 pgtap:	# against a running server with the extension installed (PGHOST, PGPORT, PGDATABASE)
 	$(PG_PROVE) --ext .sql test/pgtap
+
+# The command-line client (bin/), built and installed with the extension.
+all: client
+client:
+	$(MAKE) -C bin PG_CONFIG=$(PG_CONFIG)
+install: install-client
+install-client: client
+	$(MAKE) -C bin PG_CONFIG=$(PG_CONFIG) install
+uninstall: uninstall-client
+uninstall-client:
+	$(MAKE) -C bin PG_CONFIG=$(PG_CONFIG) uninstall
+clean: clean-client
+clean-client:
+	$(MAKE) -C bin clean
+.PHONY: client install-client uninstall-client clean-client

@@ -65,6 +65,8 @@ PACKAGES=(
 	libtap-parser-sourcehandler-pgtap-perl
 	libipc-run-perl
 	pgbouncer
+	libyaml-dev
+	libpq-dev
 )
 
 # A locale every Debian system has, so that initdb works whatever the

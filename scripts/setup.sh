@@ -2,7 +2,8 @@
 # scripts/setup.sh: install what is missing (PostgreSQL, its development
 # files, pgTAP, a C toolchain), build and install migrate_ext, then show it
 # working: a throwaway cluster with the library preloaded runs
-# scripts/demo.sql, and is removed afterwards.  Safe to rerun.
+# scripts/demo.sql, then one migration with the command-line client
+# (bin/migrate_ext, scripts/demo_04_handle.yaml), and is removed afterwards.  Safe to rerun.
 #
 # Works as root (the server runs as the "postgres" user) or as a user with
 # sudo (apt-get and "make install" use sudo).
@@ -26,6 +27,13 @@ if ! (cd "$WORKDIR" && as_user "$PG_BIN/psql" -X -d demo -v ON_ERROR_STOP=1 -f s
 	echo "server log ($WORKDIR/.demo/server.log, last 30 lines):"
 	tail -n 30 "$WORKDIR/.demo/server.log"
 	die "the demo failed"
+fi
+
+banner "demo: the command-line client (migrate_ext start scripts/demo_04_handle.yaml --complete)"
+if ! (cd "$WORKDIR" && as_user "$PG_BIN/migrate_ext" -d demo start scripts/demo_04_handle.yaml --complete &&
+	as_user "$PG_BIN/migrate_ext" -d demo status &&
+	as_user "$PG_BIN/psql" -X -d demo -c 'SELECT id, email, handle FROM public_demo_04_handle.users ORDER BY id'); then
+	die "the client demo failed"
 fi
 
 banner "stopping and removing the throwaway cluster"

@@ -125,3 +125,42 @@ CREATE EVENT TRIGGER migrate_ext_refuse_version_view ON ddl_command_end
 	WHEN TAG IN ('CREATE VIEW', 'ALTER VIEW', 'ALTER TABLE')
 	EXECUTE FUNCTION @extschema@.refuse_version_view();
 ALTER EVENT TRIGGER migrate_ext_refuse_version_view ENABLE ALWAYS;
+
+--
+-- Dry run: mig.start's checks against the live schema, then everything is
+-- rolled back (a subtransaction), so nothing changes.  Returns the error
+-- that would stop the migration, with its SQLSTATE; no row when it would
+-- start.  It takes and releases the locks start takes (each wait bounded by
+-- migrate_ext.lock_timeout).  Used by the client's "validate" command.
+--
+CREATE FUNCTION @extschema@.validate(name text, migration jsonb,
+	schema name DEFAULT 'public',
+	OUT sqlstate text, OUT message text, OUT detail text, OUT hint text)
+RETURNS SETOF record
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	e_state text;
+	e_message text;
+	e_detail text;
+	e_hint text;
+BEGIN
+	BEGIN
+		PERFORM @extschema@.start($1, $2, $3);
+		-- it would start: undo it all
+		RAISE EXCEPTION USING ERRCODE = 'MIGOK';
+	EXCEPTION
+		WHEN SQLSTATE 'MIGOK' THEN
+			RETURN;
+		WHEN OTHERS THEN
+			GET STACKED DIAGNOSTICS e_state = RETURNED_SQLSTATE,
+				e_message = MESSAGE_TEXT, e_detail = PG_EXCEPTION_DETAIL,
+				e_hint = PG_EXCEPTION_HINT;
+	END;
+	RETURN QUERY SELECT e_state, e_message, NULLIF(e_detail, ''), NULLIF(e_hint, '');
+END
+$$;
+
+COMMENT ON FUNCTION @extschema@.validate(text, jsonb, name) IS
+	'Checks a migration against the live schema as mig.start would, then rolls back: returns the error that would stop it, or no row.';
