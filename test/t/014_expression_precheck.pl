@@ -41,7 +41,9 @@ $node->safe_psql(
 	'postgres', q{
 	CREATE EXTENSION migrate_ext;
 	CREATE SCHEMA app;
-	CREATE TABLE app.items (id integer PRIMARY KEY, price integer, name text);
+	-- name is NOT NULL, so that "nullable": true below changes something
+	-- (a nullable that changes nothing is refused, as pgroll refuses it)
+	CREATE TABLE app.items (id integer PRIMARY KEY, price integer, name text NOT NULL);
 	INSERT INTO app.items SELECT g, g * 10, 'item ' || g FROM generate_series(1, 100) g;
 });
 
