@@ -144,7 +144,6 @@ MigParseMigration(const char *name, Jsonb *doc)
 	JsonbContainer *ops;
 	ListCell   *lc;
 	int			nops;
-	char	   *doc_name;
 	int			i;
 
 	cxt.name = name;
@@ -170,17 +169,6 @@ MigParseMigration(const char *name, Jsonb *doc)
 
 	mig = palloc0(sizeof(MigMigration));
 	mig->name = pstrdup(name);
-
-	/*
-	 * pgroll's files may name their migration (older pgroll took the name
-	 * from there, newer from the file name): it must be the name given.
-	 */
-	doc_name = mp_get_string(&cxt, root, "", "name", 0, NULL);
-	if (doc_name != NULL && strcmp(doc_name, name) != 0)
-		mp_error(&cxt, NULL,
-				 "Start the migration under the name the document gives, or remove \"name\" from the document.",
-				 "key \"name\" is \"%s\", but the migration is started as \"%s\"",
-				 doc_name, name);
 	mig->version_schema = mp_get_string(&cxt, root, "", "version_schema",
 										MP_IDENT, NULL);
 

@@ -46,7 +46,7 @@ const char *const mp_op_kind_names[MIG_NUM_OP_KINDS] =
  * The keys each object may contain, NULL-terminated.
  */
 const char *const mp_migration_keys[] =
-{"name", "operations", "version_schema", NULL};
+{"operations", "version_schema", NULL};
 const char *const mp_column_keys[] =
 {"name", "type", "nullable", "pk", "unique", "default", "comment", "check",
 "references", "generated", NULL};

@@ -4,13 +4,12 @@
 -- a SQL syntax error (42601) when the check did not parse.  Same for
 -- create_table's constraints, and for an "exclude" on a unique constraint.
 -- A key the type allows is still parsed, and a syntax error in it is still
--- 42601.  A top-level "name" (pgroll's files may have one) is accepted when
--- it is the migration's own.
+-- 42601.
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION migrate_ext;
 
-SELECT plan(8);
+SELECT plan(6);
 
 CREATE TABLE public.t (id integer PRIMARY KEY, a integer);
 
@@ -46,16 +45,6 @@ SELECT throws_ok(
 	'42601', NULL,
 	'a syntax error in a check the type allows is still a syntax error');
 SELECT is((SELECT count(*)::int FROM mig.migrations), 0, 'nothing started');
-
--- pgroll's files may carry the migration's name: it must be the one given
-SELECT throws_ok(
-	$$SELECT mig.start('02_x', '{"name": "02_other", "operations": [{"add_column": {"table": "t",
-		"column": {"name": "b", "type": "integer", "nullable": true}}}]}')$$,
-	'22023', 'invalid migration "02_x": key "name" is "02_other", but the migration is started as "02_x"',
-	'a document whose "name" is another migration''s is refused');
-SELECT is(mig.start('02_x', '{"name": "02_x", "operations": [{"add_column": {"table": "t",
-		"column": {"name": "b", "type": "integer", "nullable": true}}}]}'), 'public_02_x',
-	'a document whose "name" is the migration''s starts');
 
 SELECT * FROM finish();
 ROLLBACK;
