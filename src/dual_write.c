@@ -248,7 +248,13 @@ dual_write_load(DualWriteEntry *entry, Relation rel)
 
 	oldcxt = MemoryContextSwitchTo(entry->cxt);
 	entry->econtext = CreateStandaloneExprContext();
-	entry->desc = CreateTupleDescCopy(RelationGetDescr(rel));
+	/*
+	 * With its constraints: they hold the values of columns added with a
+	 * default after a row was written (attmissingval), which the row does
+	 * not store; a copy without them reads such columns as NULL, and every
+	 * row the trigger or the backfill writes would store NULL there.
+	 */
+	entry->desc = CreateTupleDescCopyConstr(RelationGetDescr(rel));
 	entry->slot = MakeSingleTupleTableSlot(entry->desc, &TTSOpsHeapTuple);
 	entry->params = makeParamList(entry->desc->natts);
 	for (i = 0; i < entry->desc->natts; i++)
