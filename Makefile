@@ -39,6 +39,7 @@ OBJS = \
 	src/ops_lib.o \
 	src/ops_misc.o \
 	src/ops_table.o \
+	src/replication.o \
 	src/rule_compile.o \
 	src/security.o \
 	src/settings.o \

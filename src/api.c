@@ -27,6 +27,7 @@
 #include "migration.h"
 #include "model.h"
 #include "ops.h"
+#include "replication.h"
 #include "security.h"
 #include "settings.h"
 #include "state.h"
@@ -119,6 +120,7 @@ start_attempt(void *arg)
 	MigMigration *migration = args->migration;
 	MigPlan		plan;
 	MigActive  *active;
+	char	   *published;
 
 	memset(&plan, 0, sizeof(plan));
 	plan.migration = migration;
@@ -147,6 +149,8 @@ start_attempt(void *arg)
 	/* expressions are checked before anything takes a strong lock */
 	MigPrecheckExpressions(&plan);
 
+	/* what subscribers have of the schema's tables before the change */
+	published = MigReplicationBefore(args->schema);
 	plan.old_version = MigStateLatestVersion(args->schema);
 	plan.new_version = args->version_schema;
 	MigStateInsert(args->schema, migration->name, MigStateLatest(args->schema),
@@ -159,6 +163,8 @@ start_attempt(void *arg)
 	MigViewsCreate(plan.model, args->version_schema);
 	/* the state's OIDs are checked against these names at every use */
 	MigIdentRecord(args->schema, migration->name);
+	/* subscribers make the same changes at this point of the stream */
+	MigReplicationRecord(args->schema, migration->name, "start", published);
 	/* the jobs queued above start in a worker once this commits */
 	if (plan.job_seq > 0 && mig_start_jobs)
 		MigWorkerLaunchAtCommit(args->schema);
@@ -222,9 +228,11 @@ complete_attempt(void *arg)
 {
 	FinishArgs *args = (FinishArgs *) arg;
 	MigActive  *active;
+	char	   *published;
 
 	MigCheckSchemaPrivilege(MigLockSchema(args->schema), args->schema);
 	active = args->active = get_active(args->schema, args->result_context);
+	published = MigReplicationBefore(args->schema);
 
 	/* a refusal (user objects over the old version) before anything is done */
 	if (active->previous_version_schema)
@@ -249,6 +257,7 @@ complete_attempt(void *arg)
 	else
 		MigViewsUnguard(active->version_schema);
 	MigIdentRecord(args->schema, active->name);	/* the jobs complete queued */
+	MigReplicationRecord(args->schema, active->name, "complete", published);
 	MigStateMarkComplete(args->schema, active->name);
 }
 
@@ -271,10 +280,12 @@ rollback_attempt(void *arg)
 	FinishArgs *args = (FinishArgs *) arg;
 	MigActive  *active;
 	Oid			schema_oid;
+	char	   *published;
 
 	schema_oid = MigLockSchema(args->schema);
 	MigCheckSchemaPrivilege(schema_oid, args->schema);
 	active = args->active = get_active(args->schema, args->result_context);
+	published = MigReplicationBefore(args->schema);
 
 	/* a refusal (user objects over the new version) before anything is done */
 	if (!args->cascade)
@@ -289,6 +300,7 @@ rollback_attempt(void *arg)
 				 "mig.rollback", args->cascade);
 	MigDualWriteRemove(args->schema, active->name);
 	MigStepsRun(args->schema, active->name, MIG_PHASE_ROLLBACK);
+	MigReplicationRecord(args->schema, active->name, "rollback", published);
 	MigStateDelete(args->schema, active->name);
 }
 
