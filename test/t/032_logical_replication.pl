@@ -93,11 +93,13 @@ sub columns
 		  FROM pg_attribute WHERE attrelid = '$table'::regclass AND attnum > 0 AND NOT attisdropped});
 }
 
+# (pg_stat_subscription_stats shows the subscriptions of every database)
 sub apply_errors
 {
 	my ($node, $db) = @_;
 	return $node->safe_psql($db,
-		'SELECT coalesce(sum(apply_error_count), 0) FROM pg_stat_subscription_stats');
+		q{SELECT coalesce(sum(apply_error_count), 0) FROM pg_stat_subscription_stats s
+		  JOIN pg_subscription p ON p.oid = s.subid WHERE p.subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())});
 }
 
 wait_sync($sub, 'postgres');
@@ -293,6 +295,25 @@ is(join(', ', sort split /, /, columns($sub, 'bare', 'items')),
 is($sub->safe_psql('bare', q{SELECT color FROM items WHERE id = 100004}),
 	'red', 'and receives the rows written under the new layout');
 is(apply_errors($sub, 'bare'), '0', 'without stopping');
+
+# a subscriber's own view on a column a migration drops: the subscription
+# stops at the event, loses nothing, and goes on once the view is gone
+$sub->safe_psql('bare', 'CREATE VIEW remarks AS SELECT id, remark FROM items');
+$pub->safe_psql('postgres',
+	q{SELECT mig.start('06_no_remark', '{"operations": [
+	{"drop_column": {"table": "items", "column": "remark"}}]}')});
+$pub->safe_psql('postgres', 'SELECT mig.complete()');
+$pub->safe_psql('postgres', q{UPDATE items SET color = 'blue' WHERE id = 100004});
+ok( $sub->poll_query_until('bare',
+		q{SELECT apply_error_count > 0 FROM pg_stat_subscription_stats WHERE subname = 'bare_sub'}),
+	"a subscriber's view on a dropped column stops the subscription at the event");
+is($sub->safe_psql('bare', q{SELECT color FROM items WHERE id = 100004}),
+	'red', 'nothing after the event is applied');
+$sub->safe_psql('bare', 'DROP VIEW remarks');
+$pub->wait_for_catchup('bare_sub');
+is($sub->safe_psql('bare', q{SELECT color FROM items WHERE id = 100004}),
+	'blue', 'once the view is gone the subscription goes on');
+unlike(columns($sub, 'bare', 'items'), qr/remark/, 'and the column is dropped');
 
 for my $db ('postgres', 'later')
 {
