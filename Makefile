@@ -13,6 +13,7 @@ OBJS = \
 	src/column_dup.o \
 	src/copy_route.o \
 	src/ddl.o \
+	src/ddl_capture.o \
 	src/drop_guard.o \
 	src/dup_carry.o \
 	src/dup_final.o \

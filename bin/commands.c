@@ -27,6 +27,7 @@ typedef struct FileList
 
 static int	cmp_str(const void *a, const void *b);
 static bool list_dir(const char *dir, FileList *fl);
+static bool has_migration_file(const char *dir, const char *name);
 static char *dir_path(const char *dir, const char *file);
 static bool start_one(PGconn *conn, MigFile *mf);
 static bool complete_active(PGconn *conn);
@@ -285,41 +286,58 @@ cmd_migrate(const char *dir)
 	if (!list_dir(dir, &fl))
 		return EXIT_ERROR;
 	conn = client_connect(true);
-	hist = client_exec(conn, "SELECT name, status FROM mig.history($1) ORDER BY depth DESC", 1, params);
+	/* the type column is 0.3.0's: an older history has no inferred rows */
+	hist = client_exec(conn, "SELECT h.name, h.status,"
+					   " COALESCE(pg_catalog.to_jsonb(h) OPERATOR(pg_catalog.->>) 'migration_type', 'pgroll')"
+					   " FROM mig.history($1) h ORDER BY h.depth DESC", 1, params);
 	if (hist == NULL)
 	{
 		PQfinish(conn);
 		return EXIT_ERROR;
 	}
-	nhist = PQntuples(hist);
 
-	/* the history must be a prefix of the directory */
-	for (i = 0; i < nhist; i++)
+	/*
+	 * The history must be a prefix of the directory, leaving out inferred
+	 * migrations (DDL run outside migrations) that have no file there;
+	 * "pull" writes them, and then they must be in their place.  nhist
+	 * counts the files the history accounts for.
+	 */
+	nhist = 0;
+	for (i = 0; i < PQntuples(hist); i++)
 	{
 		const char *applied = PQgetvalue(hist, i, 0);
-		char	   *name = i < fl.n ? migfile_name(fl.names[i]) : NULL;
+		char	   *name = nhist < fl.n ? migfile_name(fl.names[nhist]) : NULL;
 
-		if (name == NULL || strcmp(name, applied) != 0)
+		if (name != NULL && strcmp(name, applied) == 0)
 		{
-			if (name == NULL)
-				fprintf(stderr, "migrate_ext: error: directory \"%s\" does not match the history of schema \"%s\": migration %d of the history, \"%s\", has no file in the directory (it has %d migration files)\n",
-						dir, opts.schema, i + 1, applied, fl.n);
-			else
-				fprintf(stderr, "migrate_ext: error: directory \"%s\" does not match the history of schema \"%s\": migration %d of the history is \"%s\", but file %d of the directory is \"%s\"\n",
-						dir, opts.schema, i + 1, applied, i + 1, fl.names[i]);
-			fprintf(stderr, "HINT: The directory must hold the migrations already applied first, in the order they were applied (file-name order); \"migrate_ext pull\" writes them.\n");
+			nhist++;
 			free(name);
-			PQclear(hist);
-			PQfinish(conn);
-			return EXIT_ERROR;
+			continue;
 		}
+		if (strcmp(PQgetvalue(hist, i, 2), "inferred") == 0 &&
+			!has_migration_file(dir, applied))
+		{
+			free(name);
+			continue;
+		}
+		if (name == NULL)
+			fprintf(stderr, "migrate_ext: error: directory \"%s\" does not match the history of schema \"%s\": migration %d of the history, \"%s\", has no file in the directory (it has %d migration files)\n",
+					dir, opts.schema, i + 1, applied, fl.n);
+		else
+			fprintf(stderr, "migrate_ext: error: directory \"%s\" does not match the history of schema \"%s\": migration %d of the history is \"%s\", but file %d of the directory is \"%s\"\n",
+					dir, opts.schema, i + 1, applied, nhist + 1, fl.names[nhist]);
+		fprintf(stderr, "HINT: The directory must hold the migrations already applied first, in the order they were applied (file-name order); \"migrate_ext pull\" writes them.\n");
 		free(name);
+		PQclear(hist);
+		PQfinish(conn);
+		return EXIT_ERROR;
 	}
-	if (nhist > 0 && strcmp(PQgetvalue(hist, nhist - 1, 1), "in_progress") == 0)
+	i = PQntuples(hist) - 1;
+	if (i >= 0 && strcmp(PQgetvalue(hist, i, 1), "in_progress") == 0)
 	{
 		if (!opts.quiet)
 			printf("migration \"%s\" is in progress in schema \"%s\": nothing to do until it is completed (migrate_ext complete) or rolled back (migrate_ext rollback)\n",
-				   PQgetvalue(hist, nhist - 1, 0), opts.schema);
+				   PQgetvalue(hist, i, 0), opts.schema);
 		PQclear(hist);
 		PQfinish(conn);
 		return EXIT_OK;
@@ -440,7 +458,11 @@ cmd_latest(const char *what, const char *url)
 		PGresult   *res;
 
 		conn = client_connect(true);
-		res = client_exec(conn, "SELECT h.name, h.version_schema FROM mig.history($1) h WHERE h.depth = 0", 1, params);
+		/* the latest migration of its own: inferred ones have no version */
+		res = client_exec(conn, "SELECT h.name, h.version_schema FROM mig.history($1) h"
+						  " WHERE COALESCE(pg_catalog.to_jsonb(h) OPERATOR(pg_catalog.->>) 'migration_type', 'pgroll')"
+						  " OPERATOR(pg_catalog.<>) 'inferred'"
+						  " ORDER BY h.depth LIMIT 1", 1, params);
 		if (res == NULL)
 		{
 			PQfinish(conn);

@@ -188,6 +188,12 @@ client_connect(bool need_extension)
 		exit(EXIT_ERROR);
 	}
 	PQclear(PQexec(conn, "SET client_min_messages = warning"));
+	/*
+	 * Nothing the client runs is DDL outside migrations (pgroll's client
+	 * sets pgroll.no_inferred_migrations); a server whose library predates
+	 * the setting refuses it, which changes nothing.
+	 */
+	PQclear(PQexec(conn, "SET migrate_ext.infer_migrations = off"));
 
 	if (need_extension)
 	{

@@ -123,12 +123,16 @@ SELECT try_start('m', '{"operations": [{"set_replica_identity": {"table": "nope"
 	"identity": {"type": "full"}}}]}');
 -- a table of another schema is not one of this schema's
 SELECT try_start('m', '{"operations": [{"drop_table": {"name": "snap_status"}}]}');
--- a view or an index is not a table
+-- a view or an index is not a table (the view made and dropped by hand
+-- for this would be recorded as inferred migrations, which the comparison
+-- of mig.migrations below is not about: not recorded)
+SET migrate_ext.infer_migrations = off;
 CREATE VIEW pe.items_view AS SELECT id FROM pe.items;
 SELECT try_start('m', '{"operations": [{"drop_table": {"name": "items_view"}}]}');
 SELECT try_start('m', '{"operations": [{"add_column": {"table": "items_code_idx",
 	"column": {"name": "c", "type": "text", "nullable": true}}}]}');
 DROP VIEW pe.items_view;
+RESET migrate_ext.infer_migrations;
 -- a table the same migration dropped or renamed away is gone for later operations
 SELECT try_start('m', '{"operations": [{"drop_table": {"name": "orders"}},
 	{"add_column": {"table": "orders", "column": {"name": "c", "type": "text", "nullable": true}}}]}');

@@ -42,6 +42,7 @@
 
 #include "compat.h"
 #include "copy_route.h"
+#include "ddl_capture.h"
 
 static ProcessUtility_hook_type prev_ProcessUtility = NULL;
 
@@ -85,8 +86,19 @@ copy_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 			relid = RangeVarGetRelid(stmt->relation, NoLock, true);
 		if (OidIsValid(relid) && is_version_view(relid))
 		{
-			copy_into_view(pstmt, stmt, relid, queryString, context, params,
-						   queryEnv, dest, qc);
+			/* its staging table is the extension's own DDL */
+			bool		own = MigOwnDdlEnter();
+
+			PG_TRY();
+			{
+				copy_into_view(pstmt, stmt, relid, queryString, context,
+							   params, queryEnv, dest, qc);
+			}
+			PG_FINALLY();
+			{
+				MigOwnDdlLeave(own);
+			}
+			PG_END_TRY();
 			return;
 		}
 	}

@@ -32,6 +32,7 @@
 
 #include "compat.h"
 #include "ddl.h"
+#include "ddl_capture.h"
 #include "names.h"
 #include "settings.h"
 
@@ -42,6 +43,8 @@
 static Oid	lock_target = InvalidOid;
 static Oid	lock_target_schema = InvalidOid;
 
+static void run_attempts(const char *action, const char *migration,
+						 const char *schema, MigAttemptFn fn, void *arg);
 static void ddl_backoff(int attempt);
 static void ddl_report_lock_failure(const char *action, const char *migration,
 									Oid target, Oid target_schema, int attempts);
@@ -79,9 +82,30 @@ MigExecSchemaLock(const char *sql, Oid schema_oid)
 	lock_target_schema = InvalidOid;
 }
 
+/*
+ * Everything an attempt runs is the extension's own DDL, which
+ * ddl_capture.c does not record.
+ */
 void
 MigRunAttempts(const char *action, const char *migration, const char *schema,
 			   MigAttemptFn fn, void *arg)
+{
+	bool		own = MigOwnDdlEnter();
+
+	PG_TRY();
+	{
+		run_attempts(action, migration, schema, fn, arg);
+	}
+	PG_FINALLY();
+	{
+		MigOwnDdlLeave(own);
+	}
+	PG_END_TRY();
+}
+
+static void
+run_attempts(const char *action, const char *migration, const char *schema,
+			 MigAttemptFn fn, void *arg)
 {
 	MemoryContext oldcontext = CurrentMemoryContext;
 	ResourceOwner oldowner = CurrentResourceOwner;

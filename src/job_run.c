@@ -39,6 +39,7 @@
 #include "backfill.h"
 #include "compat.h"
 #include "ddl.h"
+#include "ddl_capture.h"
 #include "job_run.h"
 #include "names.h"
 #include "security.h"
@@ -82,6 +83,7 @@ MigRunTopLevel(const char *sql)
 	Portal		portal;
 	DestReceiver *receiver;
 	QueryCompletion qc;
+	bool		own;
 
 	/* the statement's trees outlive the transactions it commits */
 	stmt_cxt = AllocSetContextCreate(TopMemoryContext, "migrate_ext statement",
@@ -101,7 +103,17 @@ MigRunTopLevel(const char *sql)
 	PortalStart(portal, NULL, 0, InvalidSnapshot);
 	receiver = CreateDestReceiver(DestNone);
 	InitializeQueryCompletion(&qc);
-	(void) MigPortalRun(portal, FETCH_ALL, true, receiver, receiver, &qc);
+	/* a top-level statement of the extension's own: not recorded */
+	own = MigOwnDdlEnter();
+	PG_TRY();
+	{
+		(void) MigPortalRun(portal, FETCH_ALL, true, receiver, receiver, &qc);
+	}
+	PG_FINALLY();
+	{
+		MigOwnDdlLeave(own);
+	}
+	PG_END_TRY();
 	receiver->rDestroy(receiver);
 	PortalDrop(portal, false);
 

@@ -2,8 +2,9 @@
  *
  * migrate_ext.c
  *		Module entry point of migrate_ext: defines the configuration
- *		parameters (settings.c), installs the write routing and the COPY
- *		routing, and registers the launcher.
+ *		parameters (settings.c), installs the write routing, the COPY
+ *		routing and the recording of DDL run outside migrations, and
+ *		registers the launcher.
  *
  *		The library works without being preloaded; preloading it (as the
  *		README recommends) makes its parameters known to the server before
@@ -19,6 +20,7 @@
 
 #include "compat.h"
 #include "copy_route.h"
+#include "ddl_capture.h"
 #include "names.h"
 #include "settings.h"
 #include "worker_control.h"
@@ -39,6 +41,12 @@ _PG_init(void)
 
 	/* COPY ... FROM into a version view goes through a temporary table */
 	MigCopyRouteInit();
+
+	/*
+	 * DDL run outside migrations is recorded in the history; this hook
+	 * runs before the COPY routing's, which it calls
+	 */
+	MigDdlCaptureInit();
 
 	/* with the library preloaded, a launcher restarts unfinished jobs */
 	if (process_shared_preload_libraries_in_progress)

@@ -20,6 +20,7 @@
 #include "catalog/pg_class.h"
 #include "miscadmin.h"
 #include "utils/acl.h"
+#include "utils/fmgrprotos.h"
 #include "utils/guc.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
@@ -104,6 +105,14 @@ MigLockSchema(const char *schema)
 	AcceptInvalidationMessages();
 	InvalidateCatalogSnapshot();
 	return schema_oid;
+}
+
+void
+MigLockSchemaWait(Oid schema_oid)
+{
+	(void) DirectFunctionCall2(pg_advisory_xact_lock_int4,
+							   Int32GetDatum(MIG_ADVISORY_LOCK_KEY),
+							   Int32GetDatum((int32) schema_oid));
 }
 
 void

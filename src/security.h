@@ -35,6 +35,12 @@ extern void MigCheckSchemaPrivilege(Oid schema_oid, const char *schema);
 extern Oid	MigLockSchema(const char *schema);
 
 /*
+ * Take the same lock by the schema's OID, waiting as long as lock_timeout
+ * allows; for recording DDL run outside migrations (ddl_capture.c).
+ */
+extern void MigLockSchemaWait(Oid schema_oid);
+
+/*
  * Refuse a function that writes (mig.start, mig.pause, ...) on a hot
  * standby, with SQLSTATE 25006 and a hint to run it on the primary, or in
  * a read-only transaction.

@@ -28,6 +28,7 @@ int			mig_backfill_batch_size = 10000;
 int			mig_backfill_delay = 0;
 int			mig_max_replication_lag = 0;
 bool		mig_start_jobs = true;
+bool		mig_infer_migrations = true;
 
 /*
  * Define the parameters; called once, from _PG_init.
@@ -117,6 +118,15 @@ MigSettingsDefine(void)
 							 gettext_noop("Starts the background jobs of a migration as soon as it has started."),
 							 gettext_noop("When off, its jobs are queued paused: run them with mig.resume() or CALL mig.backfill()."),
 							 &mig_start_jobs,
+							 true,
+							 PGC_USERSET,
+							 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomBoolVariable("migrate_ext.infer_migrations",
+							 gettext_noop("Records DDL run outside migrations in the history, as inferred migrations."),
+							 gettext_noop("When off, this session's DDL statements are not recorded (pgroll's pgroll.no_inferred_migrations)."),
+							 &mig_infer_migrations,
 							 true,
 							 PGC_USERSET,
 							 0,

@@ -18,6 +18,7 @@ extern int	mig_backfill_batch_size;	/* rows per backfill batch */
 extern int	mig_backfill_delay;		/* ms between backfill batches */
 extern int	mig_max_replication_lag;	/* ms of standby lag the backfill waits out */
 extern bool mig_start_jobs;			/* jobs of a new migration start unpaused */
+extern bool mig_infer_migrations;	/* record DDL outside migrations */
 
 /* the cap of the doubling backoff that migrate_ext.retry_delay starts */
 #define MIG_MAX_BACKOFF_MS 10000

@@ -41,8 +41,9 @@ MigStateGetActive(const char *schema)
 	rc = SPI_execute_with_args("SELECT m.name,"
 							   " mig.version_schema_name(m.schema, m.name, m.migration),"
 							   " (SELECT p.version_schema FROM mig.history($1) p"
-							   "  WHERE p.depth = 1 AND EXISTS (SELECT 1 FROM pg_catalog.pg_namespace n"
-							   "  WHERE n.nspname = p.version_schema))"
+							   "  WHERE p.depth >= 1 AND EXISTS (SELECT 1 FROM pg_catalog.pg_namespace n"
+							   "  WHERE n.nspname = p.version_schema)"
+							   "  ORDER BY p.depth LIMIT 1)"
 							   " FROM mig.migrations m"
 							   " WHERE m.schema = $1 AND m.status = 'in_progress'",
 							   1, argtypes, values, NULL, false, 0);

@@ -77,6 +77,7 @@
 
 #include "backfill.h"
 #include "compat.h"
+#include "ddl_capture.h"
 #include "job_run.h"
 #include "jobs.h"
 #include "names.h"
@@ -296,6 +297,8 @@ mig_worker_main(Datum arg)
 	pqsignal(SIGTERM, die);
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	BackgroundWorkerUnblockSignals();
+	/* everything this process runs is the extension's own DDL */
+	MigOwnDdlProcess();
 
 	/*
 	 * Restarted after its database was dropped (DROP DATABASE ... FORCE
@@ -454,6 +457,7 @@ mig_scanner_main(Datum arg)
 
 	pqsignal(SIGTERM, die);
 	BackgroundWorkerUnblockSignals();
+	MigOwnDdlProcess();
 	BackgroundWorkerInitializeConnectionByOid(dboid, InvalidOid, 0);
 
 	MigWorkStart();
