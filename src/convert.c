@@ -650,7 +650,7 @@ convert_index(StringInfo ops, const MigSqlStmt *s, IndexStmt *stmt)
 	MigJsonStr(ops, "table", stmt->relation->relname);
 	MigJsonKey(ops, "columns");
 	appendStringInfoString(ops, b.data);
-	if (stmt->accessMethod != NULL)
+	if (strcmp(method, "btree") != 0)
 		MigJsonStr(ops, "method", method);
 	if (stmt->unique)
 		MigJsonBool(ops, "unique", true);

@@ -31,6 +31,7 @@
 
 #include "access/htup_details.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_attribute.h"
 #include "catalog/pg_proc.h"
 #include "catalog/pg_type.h"
 #include "commands/defrem.h"
@@ -132,7 +133,8 @@ static const LintRule lint_rules[] = {
 
 typedef struct LintState
 {
-	List	   *created;		/* tables and indexes created before */
+	List	   *created;		/* tables, indexes and columns ("table"."col")
+								 * created before */
 	List	   *allowed;		/* rule names never reported */
 	List	   *findings;		/* List of MigLintFinding */
 	bool		held_ael;		/* an earlier statement holds ACCESS
@@ -142,6 +144,7 @@ typedef struct LintState
 
 static List *allowed_rules(void);
 static void report(LintState *st, LintRuleId rule);
+static char *column_key(const char *table, const char *column);
 static bool is_created(LintState *st, const char *name);
 static bool volatile_walker(Node *node, void *context);
 static bool is_serial_name(TypeName *tn);
@@ -217,6 +220,13 @@ report(LintState *st, LintRuleId rule)
 	f->message = lint_rules[rule].message;
 	f->hint = lint_rules[rule].hint;
 	st->findings = lappend(st->findings, f);
+}
+
+/* the name of a column in LintState.created */
+static char *
+column_key(const char *table, const char *column)
+{
+	return psprintf("%s.%s", quote_identifier(table), quote_identifier(column));
 }
 
 static bool
@@ -392,9 +402,14 @@ lint_alter_table(LintState *st, AlterTableStmt *stmt)
 		{
 			case AT_AddColumn:
 				lint_column(st, castNode(ColumnDef, cmd->def));
+				/* dropping it again (a "down") is safe */
+				st->created = lappend(st->created,
+									  column_key(stmt->relation->relname,
+												 castNode(ColumnDef, cmd->def)->colname));
 				break;
 			case AT_DropColumn:
-				report(st, LINT_DROP_COLUMN);
+				if (!is_created(st, column_key(stmt->relation->relname, cmd->name)))
+					report(st, LINT_DROP_COLUMN);
 				break;
 			case AT_AlterColumnType:
 				if (type_change_rewrites(stmt->relation, cmd))
@@ -480,13 +495,11 @@ lint_statement(LintState *st, const MigSqlStmt *s)
 			{
 				IndexStmt  *idx = (IndexStmt *) stmt;
 
-				if (is_created(st, idx->relation->relname))
-				{
-					if (idx->idxname != NULL)
-						st->created = lappend(st->created, idx->idxname);
-				}
-				else if (!idx->concurrent)
+				if (!is_created(st, idx->relation->relname) && !idx->concurrent)
 					report(st, LINT_INDEX_CREATE);
+				/* dropping it again (a "down") is safe */
+				if (idx->idxname != NULL)
+					st->created = lappend(st->created, idx->idxname);
 				break;
 			}
 		case T_DropStmt:
@@ -623,10 +636,10 @@ MigLintMigration(MigMigration *migration)
 	{
 		MigOperation *op = lfirst(lc);
 
-		if (op->kind == MIG_OP_CREATE_TABLE)
+		if (op->kind == MIG_OP_CREATE_TABLE || op->kind == MIG_OP_CREATE_INDEX)
 			created = lappend(created, op->name);
-		else if (op->kind == MIG_OP_CREATE_INDEX)
-			created = lappend(created, op->name);
+		else if (op->kind == MIG_OP_ADD_COLUMN)
+			created = lappend(created, column_key(op->table, op->column_def->name));
 	}
 
 	foreach(lc, migration->operations)
