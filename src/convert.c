@@ -735,7 +735,7 @@ mig_convert(PG_FUNCTION_ARGS)
 				errcode(ERRCODE_WARNING),
 				errmsg("%d of the %d statements converted to \"sql\" operations",
 					   nsql, nsql + nother),
-				errdetail("mig.start takes a \"sql\" operation only alone in its migration, or with \"onComplete\"."),
+				errdetail("A \"sql\" operation must be alone in its migration unless it has \"onComplete\"."),
 				errhint("Split the statements into several migrations."));
 
 	initStringInfo(&doc);

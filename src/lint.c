@@ -84,51 +84,81 @@ typedef struct LintRule
 } LintRule;
 
 static const LintRule lint_rules[] = {
-	[LINT_INDEX_CREATE] = {"require-concurrent-index-creation",
+	[LINT_INDEX_CREATE] = {
+		"require-concurrent-index-creation",
 		"CREATE INDEX without CONCURRENTLY blocks writes to the table until the index is built",
-	"Use a create_index operation: it builds the index concurrently, in the background."},
-	[LINT_INDEX_DROP] = {"require-concurrent-index-deletion",
+		"Use a create_index operation: it builds the index concurrently, in the background."
+	},
+	[LINT_INDEX_DROP] = {
+		"require-concurrent-index-deletion",
 		"DROP INDEX without CONCURRENTLY takes an ACCESS EXCLUSIVE lock on the table",
-	"Use a drop_index operation: it drops the index concurrently when the migration completes."},
-	[LINT_REQUIRED_FIELD] = {"adding-required-field",
+		"Use a drop_index operation: it drops the index concurrently when the migration completes."
+	},
+	[LINT_REQUIRED_FIELD] = {
+		"adding-required-field",
 		"adding a NOT NULL column without a default fails on a table with rows and breaks inserts of applications that do not know the column",
-	"Use an add_column operation with \"up\": existing rows get their value from the background backfill and old applications keep working."},
-	[LINT_FIELD_DEFAULT] = {"adding-field-with-default",
+		"Use an add_column operation with \"up\": existing rows get their value from the background backfill and old applications keep working."
+	},
+	[LINT_FIELD_DEFAULT] = {
+		"adding-field-with-default",
 		"adding a column with a volatile default, or a serial, identity or stored generated column, rewrites the table under an ACCESS EXCLUSIVE lock",
-	"Use an add_column operation with \"up\": existing rows get their value from the background backfill, in small batches."},
-	[LINT_TYPE_CHANGE] = {"changing-column-type",
+		"Use an add_column operation with \"up\": existing rows get their value from the background backfill, in small batches."
+	},
+	[LINT_TYPE_CHANGE] = {
+		"changing-column-type",
 		"changing the type of a column rewrites the table under an ACCESS EXCLUSIVE lock and breaks applications that use the old type",
-	"Use an alter_column operation with \"type\", \"up\" and \"down\": the new column is filled in the background and both versions keep working."},
-	[LINT_NOT_VALID] = {"constraint-missing-not-valid",
+		"Use an alter_column operation with \"type\", \"up\" and \"down\": the new column is filled in the background and both versions keep working."
+	},
+	[LINT_NOT_VALID] = {
+		"constraint-missing-not-valid",
 		"adding a CHECK or FOREIGN KEY constraint that is valid at once scans the whole table while holding its lock",
-	"Use a create_constraint operation (or alter_column with \"check\" or \"references\"): the constraint is added NOT VALID and validated in the background."},
-	[LINT_UNIQUE] = {"disallowed-unique-constraint",
+		"Use a create_constraint operation (or alter_column with \"check\" or \"references\"): the constraint is added NOT VALID and validated in the background."
+	},
+	[LINT_UNIQUE] = {
+		"disallowed-unique-constraint",
 		"adding a UNIQUE, PRIMARY KEY or EXCLUDE constraint builds its index under an ACCESS EXCLUSIVE lock",
-	"Use a create_constraint operation of type unique or primary_key (or alter_column with \"unique\"): its index is built concurrently."},
-	[LINT_SET_NOT_NULL] = {"setting-not-nullable-field",
+		"Use a create_constraint operation of type unique or primary_key (or alter_column with \"unique\"): its index is built concurrently."
+	},
+	[LINT_SET_NOT_NULL] = {
+		"setting-not-nullable-field",
 		"SET NOT NULL scans the whole table under an ACCESS EXCLUSIVE lock and breaks applications that write NULL",
-	"Use an alter_column operation with \"nullable\": false and \"up\": a NOT VALID check is validated in the background and old applications keep working."},
-	[LINT_DROP_NOT_NULL] = {"ban-drop-not-null",
+		"Use an alter_column operation with \"nullable\": false and \"up\": a NOT VALID check is validated in the background and old applications keep working."
+	},
+	[LINT_DROP_NOT_NULL] = {
+		"ban-drop-not-null",
 		"DROP NOT NULL lets NULLs reach applications that do not expect them",
-	"Use an alter_column operation with \"nullable\": true and \"down\": the old version keeps a column without NULLs."},
-	[LINT_RENAME_TABLE] = {"renaming-table",
+		"Use an alter_column operation with \"nullable\": true and \"down\": the old version keeps a column without NULLs."
+	},
+	[LINT_RENAME_TABLE] = {
+		"renaming-table",
 		"renaming a table breaks applications that still use its old name",
-	"Use a rename_table operation: each version sees the name it knows."},
-	[LINT_RENAME_COLUMN] = {"renaming-column",
+		"Use a rename_table operation: each version sees the name it knows."
+	},
+	[LINT_RENAME_COLUMN] = {
+		"renaming-column",
 		"renaming a column breaks applications that still use its old name",
-	"Use a rename_column operation: each version sees the name it knows."},
-	[LINT_DROP_COLUMN] = {"ban-drop-column",
+		"Use a rename_column operation: each version sees the name it knows."
+	},
+	[LINT_DROP_COLUMN] = {
+		"ban-drop-column",
 		"dropping a column breaks applications that still read or write it",
-	"Use a drop_column operation: the old version keeps the column until the migration completes."},
-	[LINT_DROP_TABLE] = {"ban-drop-table",
+		"Use a drop_column operation: the old version keeps the column until the migration completes."
+	},
+	[LINT_DROP_TABLE] = {
+		"ban-drop-table",
 		"dropping a table breaks applications that still use it",
-	"Use a drop_table operation: the old version keeps the table until the migration completes."},
-	[LINT_REWRITE] = {"table-rewrite",
+		"Use a drop_table operation: the old version keeps the table until the migration completes."
+	},
+	[LINT_REWRITE] = {
+		"table-rewrite",
 		"the statement rewrites the whole table under an ACCESS EXCLUSIVE lock",
-	"No operation of migrate_ext rewrites a table under a lock: change columns with alter_column, whose backfill writes rows in small batches."},
-	[LINT_LOCK_SCAN] = {"lock-held-across-scan",
+		"No operation of migrate_ext rewrites a table under a lock: change columns with alter_column, whose backfill writes rows in small batches."
+	},
+	[LINT_LOCK_SCAN] = {
+		"lock-held-across-scan",
 		"the statement reads or writes rows while an earlier statement of the same transaction holds an ACCESS EXCLUSIVE lock",
-	"Move the data change into the \"up\" of an add_column or alter_column operation: the backfill writes rows in small batches and holds no strong lock."},
+		"Move the data change into the \"up\" of an add_column or alter_column operation: the backfill writes rows in small batches and holds no strong lock."
+	},
 };
 
 typedef struct LintState
