@@ -200,10 +200,13 @@ typedef bool MigUpdateIndexes;
  * A constraint in a raw parse tree gained NOT ENFORCED, a generated column
  * VIRTUAL (the default from then on), and temporal keys (WITHOUT OVERLAPS,
  * PERIOD) in PostgreSQL 18.  What mig.convert and mig.lint must not take
- * for the plain forms.
+ * for the plain forms.  Only a CHECK or a foreign key can be NOT ENFORCED;
+ * the parser leaves is_enforced false on the other kinds.
  */
 #if PG_VERSION_NUM >= 180000
-#define MigConstraintNotEnforced(con) (!(con)->is_enforced)
+#define MigConstraintNotEnforced(con) \
+	(((con)->contype == CONSTR_CHECK || (con)->contype == CONSTR_FOREIGN) && \
+	 !(con)->is_enforced)
 #define MigGeneratedIsStored(con) \
 	((con)->generated_kind == ATTRIBUTE_GENERATED_STORED)
 #define MigConstraintIsTemporal(con) \

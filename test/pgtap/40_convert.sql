@@ -8,7 +8,7 @@ BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION migrate_ext;
 
-SELECT plan(47);
+SELECT plan(56);
 
 CREATE SCHEMA app;
 SET search_path = app, public;
@@ -204,6 +204,24 @@ SELECT lives_ok($$SELECT mig.start('05_index', mig.convert('CREATE INDEX items_t
 SELECT lives_ok($$SELECT mig.complete('app')$$, 'and complete');
 SELECT is((SELECT count(*)::int FROM pg_constraint WHERE conname = 'items_title_key'
 	AND conrelid = 'app.items'::regclass), 1, 'the unique constraint is there');
+SELECT lives_ok($$SELECT mig.start('06_notnull_check', mig.convert('ALTER TABLE items ALTER COLUMN title SET NOT NULL,
+	ADD CONSTRAINT items_id_check CHECK (id > 0)'), 'app')$$,
+	'converted SET NOT NULL and ADD CHECK start');
+SELECT lives_ok($$SELECT mig.complete('app')$$, 'and complete');
+SELECT is((SELECT attnotnull FROM pg_attribute WHERE attrelid = 'app.items'::regclass AND attname = 'title'),
+	true, 'title is NOT NULL');
+SELECT lives_ok($$SELECT mig.start('07_renames', mig.convert('ALTER TABLE items RENAME CONSTRAINT items_id_check TO items_id_positive;
+	ALTER TABLE t RENAME TO t2; DROP INDEX items_title'), 'app')$$,
+	'converted RENAME CONSTRAINT, RENAME TO and DROP INDEX start');
+SELECT lives_ok($$SELECT mig.complete('app')$$, 'and complete');
+SELECT is((SELECT string_agg(relname, ',' ORDER BY relname) FROM pg_class
+	WHERE relnamespace = 'app'::regnamespace AND relname IN ('t', 't2', 'items_title')), 't2',
+	'the table was renamed and the index dropped');
+SELECT is((SELECT count(*)::int FROM pg_constraint WHERE conname = 'items_id_positive'), 1,
+	'the constraint was renamed');
+SELECT lives_ok($$SELECT mig.start('08_drop', mig.convert('DROP TABLE t2'), 'app')$$,
+	'a converted DROP TABLE starts');
+SELECT lives_ok($$SELECT mig.complete('app')$$, 'and completes');
 SELECT lives_ok($$SELECT mig.start('06_cols', mig.convert('ALTER TABLE items ADD COLUMN a text,
 	ADD COLUMN b integer NOT NULL DEFAULT 7; ALTER TABLE items DROP COLUMN doc'), 'app')$$,
 	'converted ADD COLUMN and DROP COLUMN start');
