@@ -97,7 +97,7 @@ mig_start(PG_FUNCTION_ARGS)
 	/* the document is checked before anything is touched */
 	args.migration = MigParseMigration(name, args.document);
 	/* and its sql operations linted, before any lock */
-	MigLintMigration(args.migration);
+	MigLintMigration(args.migration, args.schema);
 
 	args.version_schema = psprintf("%s_%s", args.schema,
 								   args.migration->version_schema ?

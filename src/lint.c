@@ -652,16 +652,26 @@ MigLintSql(const char *sql, List **created)
 	return st.findings;
 }
 
+/* a finding of a sql operation, for MigLintMigration */
+typedef struct OpFinding
+{
+	MigOperation *op;
+	bool		down;
+	MigLintFinding *finding;
+} OpFinding;
+
 void
-MigLintMigration(MigMigration *migration)
+MigLintMigration(MigMigration *migration, const char *schema)
 {
 	List	   *created = NIL;
+	List	   *found = NIL;
 	ListCell   *lc;
+	int			nestlevel;
 
 	if (mig_lint_level == MIG_LINT_OFF)
 		return;
 
-	/* the tables the migration's own operations create */
+	/* the tables, indexes and columns the migration's own operations create */
 	foreach(lc, migration->operations)
 	{
 		MigOperation *op = lfirst(lc);
@@ -672,6 +682,11 @@ MigLintMigration(MigMigration *migration)
 			created = lappend(created, column_key(op->table, op->column_def->name));
 	}
 
+	/* names resolve as when the operation runs: in the migrated schema */
+	nestlevel = NewGUCNestLevel();
+	(void) set_config_option("search_path", quote_identifier(schema),
+							 PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
 	foreach(lc, migration->operations)
 	{
 		MigOperation *op = lfirst(lc);
@@ -689,20 +704,32 @@ MigLintMigration(MigMigration *migration)
 				continue;
 			foreach(fc, MigLintSql(sql, &created))
 			{
-				MigLintFinding *f = lfirst(fc);
+				OpFinding  *of = palloc(sizeof(OpFinding));
 
-				ereport(mig_lint_level == MIG_LINT_ERROR ? ERROR : WARNING,
-						errcode(mig_lint_level == MIG_LINT_ERROR ?
-								ERRCODE_SYNTAX_ERROR_OR_ACCESS_RULE_VIOLATION :
-								ERRCODE_WARNING),
-						errmsg("operations[%d].%s of migration \"%s\" breaks lint rule \"%s\": %s",
-							   op->index, part == 0 ? "up" : "down",
-							   migration->name, f->rule, f->message),
-						errdetail("The statement is: %s", f->statement),
-						errhint("%s Or add \"%s\" to migrate_ext.lint_allow.",
-								f->hint, f->rule));
+				of->op = op;
+				of->down = part == 1;
+				of->finding = lfirst(fc);
+				found = lappend(found, of);
 			}
 		}
+	}
+	AtEOXact_GUC(true, nestlevel);
+
+	foreach(lc, found)
+	{
+		OpFinding  *of = lfirst(lc);
+		MigLintFinding *f = of->finding;
+
+		ereport(mig_lint_level == MIG_LINT_ERROR ? ERROR : WARNING,
+				errcode(mig_lint_level == MIG_LINT_ERROR ?
+						ERRCODE_SYNTAX_ERROR_OR_ACCESS_RULE_VIOLATION :
+						ERRCODE_WARNING),
+				errmsg("operations[%d].%s of migration \"%s\" breaks lint rule \"%s\": %s",
+					   of->op->index, of->down ? "down" : "up",
+					   migration->name, f->rule, f->message),
+				errdetail("The statement is: %s", f->statement),
+				errhint("%s Or add \"%s\" to migrate_ext.lint_allow.",
+						f->hint, f->rule));
 	}
 }
 

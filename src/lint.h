@@ -33,10 +33,10 @@ extern List *MigLintSql(const char *sql, List **created);
 
 /*
  * The lint of a migration's "sql" operations, before mig.start takes any
- * lock: a WARNING per finding, or (migrate_ext.lint = error) an ERROR at
- * the first.
+ * lock, with names resolved in the migrated schema as when they run: a
+ * WARNING per finding, or (migrate_ext.lint = error) an ERROR at the first.
  */
-extern void MigLintMigration(MigMigration *migration);
+extern void MigLintMigration(MigMigration *migration, const char *schema);
 
 /* is name a rule? */
 extern bool MigLintIsRule(const char *name);
