@@ -11,6 +11,8 @@ OBJS = \
 	src/backfill_snapshot.o \
 	src/backfill_storage.o \
 	src/column_dup.o \
+	src/convert.o \
+	src/convert_alter.o \
 	src/copy_route.o \
 	src/ddl.o \
 	src/ddl_capture.o \
@@ -25,6 +27,7 @@ OBJS = \
 	src/job_control.o \
 	src/job_run.o \
 	src/jobs.o \
+	src/lint.o \
 	src/migrate_ext.o \
 	src/migration_parse.o \
 	src/migration_parts.o \
@@ -46,6 +49,7 @@ OBJS = \
 	src/settings.o \
 	src/spi_exec.o \
 	src/sql_check.o \
+	src/sql_text.o \
 	src/state.o \
 	src/state_ident.o \
 	src/steps.o \

@@ -31,7 +31,7 @@ typedef struct ClientOptions
 	const char *batch_delay;
 	bool		complete;		/* start/migrate --complete */
 	bool		expect_one;		/* migrate --expect-one */
-	bool		json;			/* pull --json */
+	bool		json;			/* pull, convert --json */
 	const char *local;			/* latest --local DIR */
 	double		timeout;		/* wait --timeout, < 0 for none */
 	bool		quiet;
@@ -56,6 +56,7 @@ extern int	cmd_wait(void);
 extern int	cmd_latest(const char *what, const char *url);
 extern int	cmd_pull(const char *dir);
 extern int	cmd_validate(const char *path);
+extern int	cmd_convert(const char *path);
 
 /* wait.c */
 extern int	wait_for_jobs(PGconn *conn, bool show_done);

@@ -698,3 +698,82 @@ cmd_validate(const char *path)
 	PQfinish(conn);
 	return n == 0 ? EXIT_OK : EXIT_ERROR;
 }
+
+/*
+ * convert [FILE]: the SQL in FILE (standard input without one) as a
+ * migration document, from mig.convert, in YAML (JSON with --json) on
+ * standard output.  The server parses the SQL; the server's warnings (a
+ * "sql" operation that can't share its migration) go to standard error.
+ */
+int
+cmd_convert(const char *path)
+{
+	FILE	   *in = stdin;
+	StrBuf		sql;
+	StrBuf		out;
+	char		chunk[8192];
+	size_t		n;
+	PGconn	   *conn;
+	PGresult   *res;
+	const char *params[1];
+	char	   *err;
+
+	if (path != NULL && strcmp(path, "-") != 0)
+	{
+		in = fopen(path, "r");
+		if (in == NULL)
+		{
+			fprintf(stderr, "migrate_ext: error: cannot read \"%s\": %s\n", path, strerror(errno));
+			return EXIT_ERROR;
+		}
+	}
+	sb_init(&sql);
+	while ((n = fread(chunk, 1, sizeof(chunk), in)) > 0)
+		sb_append_len(&sql, chunk, n);
+	if (ferror(in))
+	{
+		fprintf(stderr, "migrate_ext: error: cannot read \"%s\": %s\n",
+				path ? path : "standard input", strerror(errno));
+		sb_free(&sql);
+		return EXIT_ERROR;
+	}
+	if (in != stdin)
+		fclose(in);
+	if (strlen(sql.data) != sql.len)
+	{
+		fprintf(stderr, "migrate_ext: error: \"%s\" contains a zero byte\n",
+				path ? path : "standard input");
+		sb_free(&sql);
+		return EXIT_ERROR;
+	}
+
+	conn = client_connect(true);
+	params[0] = sql.data;
+	res = client_exec(conn, opts.json ?
+					  "SELECT pg_catalog.jsonb_pretty(mig.convert($1))" :
+					  "SELECT mig.convert($1)::text", 1, params);
+	sb_free(&sql);
+	if (res == NULL)
+	{
+		PQfinish(conn);
+		return EXIT_ERROR;
+	}
+	sb_init(&out);
+	if (opts.json)
+	{
+		sb_append(&out, PQgetvalue(res, 0, 0));
+		sb_append(&out, "\n");
+	}
+	else if (!json_to_yaml(PQgetvalue(res, 0, 0), &out, &err))
+	{
+		fprintf(stderr, "migrate_ext: error: %s\n", err);
+		PQclear(res);
+		PQfinish(conn);
+		return EXIT_ERROR;
+	}
+	fwrite(out.data, 1, out.len, stdout);
+	sb_free(&out);
+	PQclear(res);
+	PQfinish(conn);
+	return EXIT_OK;
+}

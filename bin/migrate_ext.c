@@ -48,6 +48,7 @@ usage(FILE *out)
 			"                            print the latest version schema, migration or a URL using it\n"
 			"  pull DIR [--json]         write the history's migrations missing from DIR\n"
 			"  validate FILE             check FILE against the live schema, changing nothing\n"
+			"  convert [FILE] [--json]   print the SQL in FILE (or standard input) as a migration\n"
 			"\n"
 			"Connection options:\n"
 			"  -d, --dbname=CONNINFO     database name, conninfo string or URL\n"
@@ -66,7 +67,7 @@ usage(FILE *out)
 			"      --expect-one          migrate: refuse if more than one migration is pending\n"
 			"      --timeout=SECONDS     wait: give up after this long (exit code 3)\n"
 			"      --local=DIR           latest: read the latest migration from DIR, not the database\n"
-			"      --json                pull: write JSON files instead of YAML\n"
+			"      --json                pull, convert: write JSON instead of YAML\n"
 			"  -q, --quiet               print only errors and requested output\n"
 			"      --help, --version\n"
 			"\n"
@@ -380,6 +381,11 @@ main(int argc, char **argv)
 	{
 		need_args(command, nargs, 1, 1, "needs one migration file");
 		return cmd_validate(args[0]);
+	}
+	if (strcmp(command, "convert") == 0)
+	{
+		need_args(command, nargs, 0, 1, "takes at most one SQL file");
+		return cmd_convert(nargs == 1 ? args[0] : NULL);
 	}
 	fprintf(stderr, "migrate_ext: unknown command \"%s\"\nTry \"migrate_ext --help\".\n",
 			command);

@@ -24,6 +24,7 @@
 #include "job_control.h"
 #include "job_run.h"
 #include "jobs.h"
+#include "lint.h"
 #include "migration.h"
 #include "model.h"
 #include "ops.h"
@@ -96,6 +97,8 @@ mig_start(PG_FUNCTION_ARGS)
 
 	/* the document is checked before anything is touched */
 	args.migration = MigParseMigration(name, args.document);
+	/* and its sql operations linted, before any lock */
+	MigLintMigration(args.migration, args.schema);
 
 	args.version_schema = psprintf("%s_%s", args.schema,
 								   args.migration->version_schema ?

@@ -196,4 +196,25 @@ typedef bool MigUpdateIndexes;
 #define MIG_EXECUTOR_RUN_PASS queryDesc, direction, count, execute_once
 #endif
 
+/*
+ * A constraint in a raw parse tree gained NOT ENFORCED, a generated column
+ * VIRTUAL (the default from then on), and temporal keys (WITHOUT OVERLAPS,
+ * PERIOD) in PostgreSQL 18.  What mig.convert and mig.lint must not take
+ * for the plain forms.  Only a CHECK or a foreign key can be NOT ENFORCED;
+ * the parser leaves is_enforced false on the other kinds.
+ */
+#if PG_VERSION_NUM >= 180000
+#define MigConstraintNotEnforced(con) \
+	(((con)->contype == CONSTR_CHECK || (con)->contype == CONSTR_FOREIGN) && \
+	 !(con)->is_enforced)
+#define MigGeneratedIsStored(con) \
+	((con)->generated_kind == ATTRIBUTE_GENERATED_STORED)
+#define MigConstraintIsTemporal(con) \
+	((con)->without_overlaps || (con)->fk_with_period || (con)->pk_with_period)
+#else
+#define MigConstraintNotEnforced(con) false
+#define MigGeneratedIsStored(con) true
+#define MigConstraintIsTemporal(con) false
+#endif
+
 #endif							/* MIG_COMPAT_H */

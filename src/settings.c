@@ -16,6 +16,7 @@
 #include "utils/guc.h"
 
 #include "compat.h"
+#include "lint.h"
 #include "settings.h"
 #include "write_route.h"
 
@@ -29,6 +30,15 @@ int			mig_backfill_delay = 0;
 int			mig_max_replication_lag = 0;
 bool		mig_start_jobs = true;
 bool		mig_infer_migrations = true;
+int			mig_lint_level = MIG_LINT_WARNING;
+char	   *mig_lint_allow = NULL;
+
+static const struct config_enum_entry lint_options[] = {
+	{"off", MIG_LINT_OFF, false},
+	{"warning", MIG_LINT_WARNING, false},
+	{"error", MIG_LINT_ERROR, false},
+	{NULL, 0, false}
+};
 
 /*
  * Define the parameters; called once, from _PG_init.
@@ -131,6 +141,25 @@ MigSettingsDefine(void)
 							 PGC_USERSET,
 							 0,
 							 NULL, NULL, NULL);
+
+	DefineCustomEnumVariable("migrate_ext.lint",
+							 gettext_noop("Sets what mig.start does with an unsafe statement in a sql operation."),
+							 gettext_noop("off: nothing; warning: a warning for each; error: the migration is refused."),
+							 &mig_lint_level,
+							 MIG_LINT_WARNING,
+							 lint_options,
+							 PGC_USERSET,
+							 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomStringVariable("migrate_ext.lint_allow",
+							   gettext_noop("Sets the lint rules that are never reported."),
+							   gettext_noop("A comma-separated list of rule names, as mig.lint reports them."),
+							   &mig_lint_allow,
+							   "",
+							   PGC_USERSET,
+							   GUC_LIST_INPUT,
+							   MigCheckLintAllow, NULL, NULL);
 
 	MarkGUCPrefixReserved("migrate_ext");
 }

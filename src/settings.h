@@ -19,6 +19,16 @@ extern int	mig_backfill_delay;		/* ms between backfill batches */
 extern int	mig_max_replication_lag;	/* ms of standby lag the backfill waits out */
 extern bool mig_start_jobs;			/* jobs of a new migration start unpaused */
 extern bool mig_infer_migrations;	/* record DDL outside migrations */
+extern int	mig_lint_level;			/* what start does with a lint finding */
+extern char *mig_lint_allow;	/* lint rules never reported */
+
+/* values of migrate_ext.lint */
+typedef enum MigLintLevel
+{
+	MIG_LINT_OFF,
+	MIG_LINT_WARNING,
+	MIG_LINT_ERROR
+} MigLintLevel;
 
 /* the cap of the doubling backoff that migrate_ext.retry_delay starts */
 #define MIG_MAX_BACKOFF_MS 10000
