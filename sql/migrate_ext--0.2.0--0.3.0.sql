@@ -21,13 +21,17 @@
 -- for replicated changes only) makes the same changes to its tables.
 --
 CREATE TABLE @extschema@.replication_events (
-	id			bigserial PRIMARY KEY,
+	origin		text NOT NULL DEFAULT @extschema@.origin(),	-- the database that recorded it
+	id			bigserial,
 	schema		name NOT NULL,
 	migration	text NOT NULL,
 	phase		text NOT NULL,
 	changes		jsonb NOT NULL,
 	recorded_at	timestamptz NOT NULL DEFAULT pg_catalog.now(),
 	applied_at	timestamptz,	-- set where a subscriber applied it
+	-- ids are the recording database's: a subscriber may hold events of
+	-- several publishers, and the same event through several subscriptions
+	PRIMARY KEY (origin, id),
 	CONSTRAINT replication_events_phase_check
 		CHECK (phase OPERATOR(pg_catalog.=) ANY (ARRAY['start', 'complete', 'rollback']))
 );
@@ -113,6 +117,7 @@ DECLARE
 	pub name;
 	tbl name;
 	what text;
+	missing text;
 BEGIN
 	FOR rel IN SELECT k FROM jsonb_object_keys(before || after) AS k ORDER BY k::oid LOOP
 		b := before -> rel;
@@ -150,7 +155,18 @@ BEGIN
 			FOR acol IN SELECT * FROM jsonb_array_elements(a -> 'columns') LOOP
 				IF NOT EXISTS (SELECT FROM jsonb_array_elements(b -> 'columns') AS x
 								WHERE x -> 0 = acol -> 0) THEN
-					adds := adds || jsonb_build_array(jsonb_build_array(acol -> 1, acol -> 2, acol -> 3));
+					missing := acol ->> 3;
+					-- a default PostgreSQL could not store once (a domain
+					-- with a CHECK) was written into every row by a rewrite:
+					-- the rows there before, which nobody else can have
+					-- changed under this phase's lock, all have it
+					IF missing IS NULL AND EXISTS (SELECT FROM pg_attrdef
+													WHERE adrelid = rel::oid
+													  AND adnum = (acol ->> 0)::int2) THEN
+						EXECUTE format('SELECT %I::text FROM %I.%I LIMIT 1',
+									   acol ->> 1, schema, a ->> 'name') INTO missing;
+					END IF;
+					adds := adds || jsonb_build_array(jsonb_build_array(acol -> 1, acol -> 2, missing));
 				END IF;
 			END LOOP;
 			CONTINUE WHEN drops = '[]' AND renames = '[]' AND retypes = '[]' AND adds = '[]'
@@ -188,6 +204,19 @@ BEGIN
 								 phase, migration, schema, tbl, pub),
 				DETAIL = 'Logical replication does not carry the migration''s changes to the table''s columns; subscribers follow them through the events the migration records in @extschema@.replication_events.',
 				HINT = format('Run ALTER PUBLICATION %I ADD TABLE @extschema@.replication_events, install migrate_ext on each subscriber and refresh its subscription (README, "Logical replication").', pub);
+		END IF;
+		SELECT pt.pubname, pt.tablename INTO pub, tbl
+		  FROM pg_publication_tables pt
+		  JOIN pg_publication p ON p.pubname = pt.pubname
+		 WHERE pt.schemaname = schema AND pt.tablename = ANY (changed)
+		   AND NOT (p.pubinsert AND p.pubupdate)
+		 ORDER BY 1, 2 LIMIT 1;
+		IF FOUND THEN
+			RAISE EXCEPTION USING ERRCODE = '0A000',
+				MESSAGE = format('cannot %s migration "%s": publication "%s" publishes table "%s.%s" without its inserts or updates',
+								 phase, migration, pub, schema, tbl),
+				DETAIL = 'The backfill writes the new columns as updates, and subscribers learn of the migration''s changes from an inserted event; a subscriber that receives neither would lose the values of altered columns at complete.',
+				HINT = format('Publish inserts and updates (ALTER PUBLICATION %I SET (publish = ''insert, update, delete'')) for the duration of the migration, or publish the table from another publication.', pub);
 		END IF;
 		SELECT p.pubname, c.relname,
 			   CASE WHEN pr.prattrs IS NOT NULL THEN 'a column list' ELSE 'a row filter' END
@@ -253,9 +282,20 @@ DECLARE
 	cols text;
 	i int;
 	pk text;
+	ctx text := @extschema@.replication_context();
+	duplicate bool;
 BEGIN
-	IF @extschema@.replication_context() IS DISTINCT FROM 'apply' THEN
+	IF ctx IS NULL THEN
 		RETURN NEW;
+	END IF;
+	-- the same event through another subscription, or copied again; two
+	-- subscriptions applying it at once take turns, the second sees the first
+	PERFORM pg_advisory_xact_lock(hashtext('migrate_ext.replication_events'),
+								  hashtext(NEW.origin || '/' || NEW.id));
+	duplicate := EXISTS (SELECT FROM @extschema@.replication_events e
+						  WHERE e.origin = NEW.origin AND e.id = NEW.id);
+	IF ctx = 'initial_sync' THEN
+		RETURN CASE WHEN duplicate THEN NULL ELSE NEW END;
 	END IF;
 	FOR change IN SELECT * FROM jsonb_array_elements(NEW.changes) LOOP
 		-- only tables this subscription receives
@@ -348,6 +388,9 @@ BEGIN
 			RAISE EXCEPTION 'unknown change % in replication event %', change ->> 'action', NEW.id;
 		END CASE;
 	END LOOP;
+	IF duplicate THEN
+		RETURN NULL;	-- applied for this subscription's tables, kept once
+	END IF;
 	NEW.applied_at := clock_timestamp();
 	RETURN NEW;
 END

@@ -166,6 +166,7 @@ start_attempt(void *arg)
 	MigViewsCreate(plan.model, args->version_schema);
 	/* the state's OIDs are checked against these names at every use */
 	MigIdentRecord(args->schema, migration->name);
+	MigReplicationRefuseSubscribed(args->schema, migration->name);
 	/* subscribers make the same changes at this point of the stream */
 	MigReplicationRecord(args->schema, migration->name, "start", published);
 	/* the jobs queued above start in a worker once this commits */
@@ -232,10 +233,12 @@ complete_attempt(void *arg)
 	FinishArgs *args = (FinishArgs *) arg;
 	MigActive  *active;
 	char	   *published;
+	List	   *identities;
 
 	MigCheckSchemaPrivilege(MigLockSchema(args->schema), args->schema);
 	active = args->active = get_active(args->schema, args->result_context);
 	published = MigReplicationBefore(args->schema);
+	identities = MigReplicaIdentityRemember(args->schema);
 
 	/* a refusal (user objects over the old version) before anything is done */
 	if (active->previous_version_schema)
@@ -259,6 +262,7 @@ complete_attempt(void *arg)
 	}
 	else
 		MigViewsUnguard(active->version_schema);
+	MigReplicaIdentityRestore(identities);
 	MigIdentRecord(args->schema, active->name);	/* the jobs complete queued */
 	MigReplicationRecord(args->schema, active->name, "complete", published);
 	MigStateMarkComplete(args->schema, active->name);

@@ -34,6 +34,8 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 
+#include "ddl.h"
+#include "names.h"
 #include "replication.h"
 #include "security.h"
 #include "spi_exec.h"
@@ -94,6 +96,102 @@ MigReplicationRecord(const char *schema, const char *migration,
 			   "could not record the replication event of migration \"%s\"",
 			   migration);
 	MigAsCaller(&save);
+}
+
+typedef struct MigIdentityIndex
+{
+	Oid			relid;
+	char	   *index;
+} MigIdentityIndex;
+
+List *
+MigReplicaIdentityRemember(const char *schema)
+{
+	Oid			argtypes[1] = {NAMEOID};
+	Datum		values[1];
+	List	   *result = NIL;
+	uint64		i;
+
+	values[0] = DirectFunctionCall1(namein, CStringGetDatum(schema));
+	MigSpiExec("SELECT c.oid, ic.relname::text"
+			   " FROM pg_catalog.pg_class c"
+			   " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+			   " JOIN pg_catalog.pg_index i ON i.indrelid = c.oid AND i.indisreplident"
+			   " JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid"
+			   " WHERE n.nspname = $1 AND c.relreplident = 'i'",
+			   1, argtypes, values, NULL, true, SPI_OK_SELECT,
+			   "could not read the replica identities of schema \"%s\"", schema);
+	for (i = 0; i < SPI_processed; i++)
+	{
+		MigIdentityIndex *ii = palloc(sizeof(MigIdentityIndex));
+		bool		isnull;
+
+		ii->relid = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
+												   SPI_tuptable->tupdesc, 1, &isnull));
+		ii->index = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2);
+		result = lappend(result, ii);
+	}
+	return result;
+}
+
+void
+MigReplicaIdentityRestore(List *remembered)
+{
+	ListCell   *lc;
+
+	/* (not read-only: the query must see what complete's steps did) */
+	foreach(lc, remembered)
+	{
+		MigIdentityIndex *ii = lfirst(lc);
+		Oid			argtypes[2] = {OIDOID, TEXTOID};
+		Datum		values[2];
+		bool		isnull;
+
+		values[0] = ObjectIdGetDatum(ii->relid);
+		values[1] = CStringGetTextDatum(ii->index);
+		MigSpiExec("SELECT EXISTS (SELECT FROM pg_catalog.pg_class c"
+				   "   JOIN pg_catalog.pg_index i ON i.indrelid = c.oid"
+				   "   JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid"
+				   "   WHERE c.oid = $1 AND c.relreplident = 'i'"
+				   "     AND ic.relname = $2 AND NOT i.indisreplident)"
+				   " AND NOT EXISTS (SELECT FROM pg_catalog.pg_index"
+				   "   WHERE indrelid = $1 AND indisreplident)",
+				   2, argtypes, values, NULL, false, SPI_OK_SELECT,
+				   "could not read the replica identity of relation %u", ii->relid);
+		if (DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0],
+									   SPI_tuptable->tupdesc, 1, &isnull)))
+			MigExec(psprintf("ALTER TABLE %s REPLICA IDENTITY USING INDEX %s",
+							 MigQuoteTable(ii->relid), quote_identifier(ii->index)),
+					ii->relid);
+	}
+}
+
+void
+MigReplicationRefuseSubscribed(const char *schema, const char *migration)
+{
+	Oid			argtypes[2] = {NAMEOID, TEXTOID};
+	Datum		values[2];
+
+	values[0] = DirectFunctionCall1(namein, CStringGetDatum(schema));
+	values[1] = CStringGetTextDatum(migration);
+	MigSpiExec("SELECT c.relname::text, s.subname::text"
+			   " FROM mig.dual_writes d"
+			   " JOIN pg_catalog.pg_subscription_rel sr ON sr.srrelid = d.relid"
+			   " JOIN pg_catalog.pg_subscription s ON s.oid = sr.srsubid"
+			   " JOIN pg_catalog.pg_class c ON c.oid = d.relid"
+			   " WHERE d.schema = $1 AND d.migration = $2"
+			   " ORDER BY 1, 2 LIMIT 1",
+			   2, argtypes, values, NULL, false, SPI_OK_SELECT,
+			   "could not read the subscriptions of migration \"%s\"", migration);
+	if (SPI_processed > 0)
+		ereport(ERROR,
+				errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				errmsg("cannot start migration \"%s\": table \"%s.%s\" is received through subscription \"%s\"",
+					   migration, schema,
+					   SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1),
+					   SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2)),
+				errdetail("The dual-write trigger would run for the replicated rows, and the publisher's migrations change the same table."),
+				errhint("Run the migration on the publisher; with migrate_ext on this subscriber and mig.replication_events published, the subscriber follows it (README, \"Logical replication\")."));
 }
 
 /*

@@ -44,6 +44,8 @@ $sub->append_conf(
 	'postgresql.conf', q{
 shared_preload_libraries = 'migrate_ext'
 wal_retrieve_retry_interval = '200ms'
+max_worker_processes = 24
+max_logical_replication_workers = 12
 });
 $sub->start;
 
@@ -314,6 +316,67 @@ $pub->wait_for_catchup('bare_sub');
 is($sub->safe_psql('bare', q{SELECT color FROM items WHERE id = 100004}),
 	'blue', 'once the view is gone the subscription goes on');
 unlike(columns($sub, 'bare', 'items'), qr/remark/, 'and the column is dropped');
+
+# a publication that does not publish updates would never carry the
+# backfill: refused
+$pub->safe_psql('postgres',
+	q{CREATE PUBLICATION ins_pub FOR TABLE items, mig.replication_events WITH (publish = 'insert')});
+($rc, $out, $err) = $pub->psql('postgres',
+	q{SELECT mig.start('07_ins', '{"operations": [{"alter_column": {"table": "items", "column": "qty", "type": "bigint", "up": "qty", "down": "qty::integer"}}]}')});
+like($err, qr/publication "ins_pub" publishes table "public.items" without its inserts or updates/,
+	'a migration of a table published without its updates is refused');
+$pub->safe_psql('postgres', 'DROP PUBLICATION ins_pub');
+
+# a subscriber cannot migrate a table it receives
+($rc, $out, $err) = $sub->psql('postgres',
+	q{SELECT mig.start('local', '{"operations": [{"add_column": {"table": "items", "up": "1", "column": {"name": "x", "type": "integer"}}}]}')});
+like($err, qr/cannot start migration "local": table "public.items" is received through subscription "app_sub"/,
+	'a subscriber cannot start a migration of a table it receives');
+
+# a second subscription of the same subscriber to another publication that
+# carries the events: the events arrive twice, each changes its own tables
+for my $db ('postgres', 'later')
+{
+	$sub->safe_psql($db, 'CREATE TABLE notes (id integer PRIMARY KEY, body text)');
+}
+$pub->safe_psql('postgres', q{
+	CREATE TABLE notes (id integer PRIMARY KEY, body text);
+	INSERT INTO notes SELECT g, 'note ' || g FROM generate_series(1, 500) g;
+	CREATE PUBLICATION notes_pub FOR TABLE notes, mig.replication_events;
+});
+$sub->safe_psql('postgres',
+	"CREATE SUBSCRIPTION notes_sub CONNECTION '$connstr' PUBLICATION notes_pub");
+wait_sync($sub, 'postgres');
+
+# a domain with a CHECK: its default is written into every row by a rewrite
+# (PostgreSQL cannot store it once), and the subscribers get it too
+for my $db ('postgres', 'later', 'bare')
+{
+	$sub->safe_psql($db, 'CREATE DOMAIN posint AS integer CHECK (VALUE > 0)');
+}
+$pub->safe_psql('postgres', 'CREATE DOMAIN posint AS integer CHECK (VALUE > 0)');
+$pub->safe_psql('postgres',
+	q{SELECT mig.start('08_both', '{"operations": [
+	{"add_column": {"table": "items", "column": {"name": "rank", "type": "posint", "default": "5"}}},
+	{"alter_column": {"table": "notes", "column": "body", "type": "varchar(200)",
+					  "up": "upper(body)", "down": "lower(body)"}}]}')});
+$pub->safe_psql('postgres', 'CALL mig.wait()');
+$pub->safe_psql('postgres', 'SELECT mig.complete()');
+$pub->safe_psql('postgres', q{UPDATE notes SET body = 'after' WHERE id = 1});
+$pub->wait_for_catchup('app_sub');
+$pub->wait_for_catchup('notes_sub');
+$pub->wait_for_catchup('all_sub');
+$pub->wait_for_catchup('bare_sub');
+is(columns($sub, 'postgres', 'notes'), columns($pub, 'postgres', 'notes'),
+	'the second subscription changed its table');
+is(table_text($sub, 'postgres', 'notes'), table_text($pub, 'postgres', 'notes'),
+	'with every row');
+is(apply_errors($sub, 'postgres'), '0', 'neither subscription stopped on the event they both received');
+is($sub->safe_psql('postgres', q{SELECT count(*) FROM items WHERE rank = 5}),
+	$pub->safe_psql('postgres', q{SELECT count(*) FROM items WHERE rank = 5}),
+	'the rows before the migration have the domain default on the subscriber');
+is($sub->safe_psql('bare', q{SELECT count(*) FROM items WHERE rank IS NULL}),
+	'0', 'on every subscriber');
 
 for my $db ('postgres', 'later')
 {
