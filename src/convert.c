@@ -56,7 +56,6 @@ static bool convert_index(StringInfo ops, const MigSqlStmt *s,
 						  IndexStmt *stmt);
 static char *join_names(List *names);
 static char *options_text(List *options);
-static bool is_serial(TypeName *tn);
 
 /* JSON writing */
 
@@ -187,20 +186,6 @@ options_text(List *options)
 		}
 	}
 	return buf.data;
-}
-
-/* serial, bigserial, smallserial (and serial2/4/8), unqualified */
-static bool
-is_serial(TypeName *tn)
-{
-	const char *name;
-
-	if (list_length(tn->names) != 1 || tn->arrayBounds != NIL)
-		return false;
-	name = strVal(linitial(tn->names));
-	return strcmp(name, "serial") == 0 || strcmp(name, "serial4") == 0 ||
-		strcmp(name, "bigserial") == 0 || strcmp(name, "serial8") == 0 ||
-		strcmp(name, "smallserial") == 0 || strcmp(name, "serial2") == 0;
 }
 
 bool
@@ -363,7 +348,7 @@ MigConvertColumn(StringInfo b, const MigSqlStmt *s, const char *table,
 	MigJsonBool(b, "nullable", nullable && !pk);
 	appendStringInfoChar(b, '}');
 	*needs_up = !nullable && !pk && !has_default && !generated &&
-		!is_serial(cd->typeName);
+		!MigTypeNameIsSerial(cd->typeName);
 	return true;
 }
 
@@ -433,16 +418,7 @@ convert_table_constraint(StringInfo b, const MigSqlStmt *s, const char *table,
 					   makeObjectName(table, join_names(con->fk_attrs), "fkey"));
 			MigJsonStr(b, "type", "foreign_key");
 			MigJsonStrList(b, "columns", con->fk_attrs);
-			MigJsonKey(b, "references");
-			appendStringInfoChar(b, '{');
-			MigJsonStr(b, "table", con->pktable->relname);
-			MigJsonStrList(b, "columns", con->pk_attrs);
-			MigJsonStr(b, "on_delete", MigConvertFkAction(con->fk_del_action));
-			MigJsonStr(b, "on_update", MigConvertFkAction(con->fk_upd_action));
-			MigJsonStr(b, "match_type", MigConvertFkMatch(con->fk_matchtype));
-			if (con->fk_del_set_cols != NIL)
-				MigJsonStrList(b, "on_delete_set_columns", con->fk_del_set_cols);
-			appendStringInfoChar(b, '}');
+			MigConvertFkReferences(b, con);
 			break;
 		default:
 			return false;
@@ -743,4 +719,20 @@ mig_convert(PG_FUNCTION_ARGS)
 	appendStringInfoString(&doc, ops.data);
 	appendStringInfoChar(&doc, '}');
 	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(doc.data)));
+}
+
+/* a foreign key's "references" object */
+void
+MigConvertFkReferences(StringInfo b, Constraint *con)
+{
+	MigJsonKey(b, "references");
+	appendStringInfoChar(b, '{');
+	MigJsonStr(b, "table", con->pktable->relname);
+	MigJsonStrList(b, "columns", con->pk_attrs);
+	MigJsonStr(b, "on_delete", MigConvertFkAction(con->fk_del_action));
+	MigJsonStr(b, "on_update", MigConvertFkAction(con->fk_upd_action));
+	MigJsonStr(b, "match_type", MigConvertFkMatch(con->fk_matchtype));
+	if (con->fk_del_set_cols != NIL)
+		MigJsonStrList(b, "on_delete_set_columns", con->fk_del_set_cols);
+	appendStringInfoChar(b, '}');
 }

@@ -42,6 +42,7 @@ extern bool MigConvertColumn(StringInfo b, const MigSqlStmt *s,
 
 /* a foreign key's actions and match type as pgroll names them */
 extern const char *MigConvertFkAction(char action);
+extern void MigConvertFkReferences(StringInfo b, Constraint *con);
 extern const char *MigConvertFkMatch(char match);
 
 /* ALTER TABLE: its operations appended to ops, or false */

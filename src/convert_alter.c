@@ -155,16 +155,7 @@ convert_add_constraint(StringInfo b, const MigSqlStmt *s, const char *table,
 		MigJsonStr(b, "check", check);
 	if (con->contype == CONSTR_FOREIGN)
 	{
-		MigJsonKey(b, "references");
-		appendStringInfoChar(b, '{');
-		MigJsonStr(b, "table", con->pktable->relname);
-		MigJsonStrList(b, "columns", con->pk_attrs);
-		MigJsonStr(b, "on_delete", MigConvertFkAction(con->fk_del_action));
-		MigJsonStr(b, "on_update", MigConvertFkAction(con->fk_upd_action));
-		MigJsonStr(b, "match_type", MigConvertFkMatch(con->fk_matchtype));
-		if (con->fk_del_set_cols != NIL)
-			MigJsonStrList(b, "on_delete_set_columns", con->fk_del_set_cols);
-		appendStringInfoChar(b, '}');
+		MigConvertFkReferences(b, con);
 	}
 	column_map(b, "up", columns, NULL);
 	column_map(b, "down", columns, NULL);

@@ -574,18 +574,19 @@ capture_record(PlannedStmt *pstmt, const char *queryString, Node *stmt,
 	{
 		ListCell   *lc;
 		char	   *sql;
+		List	   *targets;
 
 		/* CREATE ... IF NOT EXISTS of what was there already */
 		if (OidIsValid(existing))
-			schemas = NIL;
+			targets = NIL;
 		else
-			schemas = schemas_after(stmt, schemas);
-		if (schemas != NIL)
+			targets = schemas_after(stmt, schemas);
+		if (targets != NIL)
 		{
 			sql = statement_text(pstmt, queryString);
 			if (SPI_connect() != SPI_OK_CONNECT)
 				elog(ERROR, "SPI_connect failed");
-			foreach(lc, schemas)
+			foreach(lc, targets)
 				record_in_schema((char *) lfirst(lc), sql, caller);
 			SPI_finish();
 		}

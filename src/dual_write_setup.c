@@ -354,8 +354,8 @@ MigDualWriteRemove(const char *schema, const char *migration)
 {
 	Oid			argtypes[2] = {NAMEOID, TEXTOID};
 	Datum		values[2];
-	List	   *relids = NIL;
-	List	   *relnames = NIL;
+	List	   *volatile relids = NIL;	/* read across PG_TRY below */
+	List	   *volatile relnames = NIL;
 	ListCell   *lc;
 	ListCell   *nc;
 	uint64		i;

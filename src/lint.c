@@ -177,7 +177,6 @@ static void report(LintState *st, LintRuleId rule);
 static char *column_key(const char *table, const char *column);
 static bool is_created(LintState *st, const char *name);
 static bool volatile_walker(Node *node, void *context);
-static bool is_serial_name(TypeName *tn);
 static bool type_change_rewrites(RangeVar *rel, AlterTableCmd *cmd);
 static void lint_column(LintState *st, ColumnDef *cd);
 static void lint_alter_table(LintState *st, AlterTableStmt *stmt);
@@ -306,19 +305,6 @@ volatile_walker(Node *node, void *context)
 	return raw_expression_tree_walker(node, volatile_walker, context);
 }
 
-static bool
-is_serial_name(TypeName *tn)
-{
-	const char *name;
-
-	if (list_length(tn->names) != 1 || tn->arrayBounds != NIL)
-		return false;
-	name = strVal(linitial(tn->names));
-	return strcmp(name, "serial") == 0 || strcmp(name, "serial4") == 0 ||
-		strcmp(name, "bigserial") == 0 || strcmp(name, "serial8") == 0 ||
-		strcmp(name, "smallserial") == 0 || strcmp(name, "serial2") == 0;
-}
-
 /*
  * Does ALTER COLUMN ... TYPE rewrite the table (or scan it)?  It does not
  * when the new type is binary coercible without a length check: varchar(n)
@@ -369,7 +355,7 @@ lint_column(LintState *st, ColumnDef *cd)
 {
 	bool		not_null = false;
 	bool		has_default = false;
-	bool		rewrites = is_serial_name(cd->typeName);
+	bool		rewrites = MigTypeNameIsSerial(cd->typeName);
 	ListCell   *lc;
 
 	foreach(lc, cd->constraints)

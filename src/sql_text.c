@@ -283,3 +283,16 @@ MigTypeNameText(TypeName *tn, Oid *typid, int32 *typmod)
 	}
 	return buf.data;
 }
+
+bool
+MigTypeNameIsSerial(TypeName *tn)
+{
+	const char *name;
+
+	if (list_length(tn->names) != 1 || tn->arrayBounds != NIL)
+		return false;
+	name = strVal(linitial(tn->names));
+	return strcmp(name, "serial") == 0 || strcmp(name, "serial4") == 0 ||
+		strcmp(name, "bigserial") == 0 || strcmp(name, "serial8") == 0 ||
+		strcmp(name, "smallserial") == 0 || strcmp(name, "serial2") == 0;
+}

@@ -50,4 +50,7 @@ extern List *MigSqlItemStarts(const MigSqlStmt *s);
  */
 extern char *MigTypeNameText(TypeName *tn, Oid *typid, int32 *typmod);
 
+/* serial, bigserial, smallserial (and serial2/4/8), unqualified */
+extern bool MigTypeNameIsSerial(TypeName *tn);
+
 #endif							/* MIG_SQL_TEXT_H */
