@@ -40,8 +40,9 @@
  *		Recording never makes the statement fail: it runs in a
  *		subtransaction, and an error there (a lock timeout on the schema's
  *		lock, say) becomes a WARNING; only a cancel is passed on.
- *		Recording waits for the schema's advisory lock, which serializes it
- *		with start, complete, rollback and other sessions' recording.
+ *		Recording takes the schema's advisory lock only if it is free (it
+ *		serializes recording with start, complete, rollback and other
+ *		sessions' recording): DDL never waits or deadlocks on it.
  *
  *	IDENTIFICATION
  *		src/ddl_capture.c
@@ -643,9 +644,19 @@ record_in_schema(const char *schema, const char *sql, Oid caller)
 
 	MigAsExtensionOwner(&save);
 
-	/* serialized with start, complete, rollback and other recorders */
-	if (OidIsValid(nspid))
-		MigLockSchemaWait(nspid);
+	/*
+	 * Serialized with start, complete, rollback and other recorders; never
+	 * waiting: the lock lasts until the end of the user's transaction, and
+	 * a wait could queue DDL behind another session's open transaction or
+	 * deadlock with it.  A statement that finds it taken is not recorded
+	 * (the caller's WARNING says so).
+	 */
+	if (OidIsValid(nspid) && !MigLockSchemaTry(nspid))
+		ereport(ERROR,
+				errcode(ERRCODE_LOCK_NOT_AVAILABLE),
+				errmsg("the history of schema \"%s\" is being changed by another session",
+					   schema),
+				errdetail("A migration is starting, completing or rolling back there, or another transaction has recorded DDL and not ended yet."));
 
 	MigSpiExec("SELECT EXISTS (SELECT FROM mig.migrations m"
 			   "               WHERE m.schema OPERATOR(pg_catalog.=) $1)"

@@ -107,12 +107,12 @@ MigLockSchema(const char *schema)
 	return schema_oid;
 }
 
-void
-MigLockSchemaWait(Oid schema_oid)
+bool
+MigLockSchemaTry(Oid schema_oid)
 {
-	(void) DirectFunctionCall2(pg_advisory_xact_lock_int4,
-							   Int32GetDatum(MIG_ADVISORY_LOCK_KEY),
-							   Int32GetDatum((int32) schema_oid));
+	return DatumGetBool(DirectFunctionCall2(pg_try_advisory_xact_lock_int4,
+											Int32GetDatum(MIG_ADVISORY_LOCK_KEY),
+											Int32GetDatum((int32) schema_oid)));
 }
 
 void

@@ -35,10 +35,11 @@ extern void MigCheckSchemaPrivilege(Oid schema_oid, const char *schema);
 extern Oid	MigLockSchema(const char *schema);
 
 /*
- * Take the same lock by the schema's OID, waiting as long as lock_timeout
- * allows; for recording DDL run outside migrations (ddl_capture.c).
+ * Take the same lock by the schema's OID if it is free, without waiting;
+ * for recording DDL run outside migrations (ddl_capture.c), which must
+ * neither wait behind another session's transaction nor deadlock with it.
  */
-extern void MigLockSchemaWait(Oid schema_oid);
+extern bool MigLockSchemaTry(Oid schema_oid);
 
 /*
  * Refuse a function that writes (mig.start, mig.pause, ...) on a hot

@@ -155,5 +155,36 @@ my $cols = q{SELECT string_agg(attname, ',' ORDER BY attnum) FROM pg_attribute
 is($node->safe_psql('fresh', $cols), $node->safe_psql('app', $cols), 'and replays the DDL');
 is($node->safe_psql('fresh', $inferred), '0', "the client's own session recorded nothing inferred");
 
+# Recording never makes DDL wait: a transaction that recorded DDL holds the
+# schema's lock to its end; another session's DDL meanwhile runs at once and
+# is not recorded (a WARNING says so), with no wait and no deadlock.
+my $count = q{SELECT count(*) FROM mig.migrations WHERE migration_type = 'inferred'};
+$node->safe_psql('fresh',
+	'SET migrate_ext.infer_migrations = off; CREATE TABLE other (id integer)');
+my $before = $node->safe_psql('fresh', $count);
+my ($hold_out, $hold_err) = ('', '');
+my $holder = IPC::Run::start(
+	[
+		'psql', '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', $node->connstr('fresh'),
+		'-c', 'BEGIN; ALTER TABLE again ADD COLUMN held integer; SELECT pg_sleep(600); COMMIT;'
+	],
+	'>', \$hold_out, '2>', \$hold_err,
+	IPC::Run::timeout($PostgreSQL::Test::Utils::timeout_default));
+ok( $node->poll_query_until(
+		'fresh', q{SELECT count(*) > 0 FROM pg_locks WHERE locktype = 'advisory' AND granted
+		  AND pid <> pg_backend_pid()}),
+	'a transaction that recorded DDL holds the schema lock');
+# (on another table: the holder's ALTER TABLE locks its own)
+my ($ddl_ret, $ddl_out, $ddl_err) = $node->psql('fresh',
+	"SET lock_timeout = '5s'; ALTER TABLE other ADD COLUMN meanwhile integer");
+is($ddl_ret, 0, "another session's DDL runs meanwhile, without waiting for it");
+like($ddl_err, qr/WARNING:.*not recorded.*is being changed by another session/s,
+	'and a WARNING says it was not recorded, the lock being taken (not a lock timeout)');
+$node->safe_psql('fresh',
+	q{SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(600)%' AND pid <> pg_backend_pid()});
+eval { $holder->finish };
+is($node->safe_psql('fresh', $count), $before,
+	'neither is recorded (the holder was cancelled, the other found the lock taken)');
+
 $node->stop;
 done_testing();
