@@ -65,6 +65,7 @@
 #include "parser/parse_type.h"
 #include "parser/scansup.h"
 #include "tcop/utility.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
@@ -637,6 +638,15 @@ record_in_schema(const char *schema, const char *sql, Oid caller)
 	MigOwnerSave save;
 	bool		isnull;
 	bool		managed;
+
+	/*
+	 * Only a role that may migrate the schema (CREATE on it, as mig.start
+	 * requires) writes its history: a DROP ... IF EXISTS that found nothing
+	 * passes PostgreSQL's checks with no privilege at all.
+	 */
+	if (OidIsValid(nspid) &&
+		MigSchemaAclCheck(nspid, caller, ACL_CREATE) != ACLCHECK_OK)
+		return;
 
 	values[0] = DirectFunctionCall1(namein, CStringGetDatum(schema));
 	values[1] = CStringGetTextDatum(sql);

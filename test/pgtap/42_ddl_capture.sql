@@ -11,7 +11,7 @@ BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION migrate_ext;
 
-SELECT plan(34);
+SELECT plan(35);
 
 CREATE ROLE mig_t42_owner;
 CREATE SCHEMA app AUTHORIZATION mig_t42_owner;
@@ -43,6 +43,17 @@ SELECT is((SELECT migration_type FROM mig.migrations WHERE name = '01_init'), 'p
 -- DDL by hand, as the owner (no privilege on mig.migrations)
 SELECT ok(NOT has_table_privilege('mig_t42_owner', 'mig.migrations', 'INSERT'),
 	'the owner may not write mig.migrations');
+
+-- a role that may not migrate the schema writes nothing into its history,
+-- even with a statement PostgreSQL lets it run (IF EXISTS finding nothing)
+CREATE ROLE mig_t42_nobody;
+GRANT USAGE ON SCHEMA app TO mig_t42_nobody;
+SET ROLE mig_t42_nobody;
+DROP TRIGGER IF EXISTS nope ON app.first;
+DROP POLICY IF EXISTS nope ON app.first;
+RESET ROLE;
+SELECT is(pg_temp.inferred(), 0,
+	'a role without CREATE on the schema records nothing, even with DROP ... IF EXISTS');
 SET ROLE mig_t42_owner;
 CREATE TABLE app.items (id integer PRIMARY KEY, name text);
 ALTER TABLE app.items ADD COLUMN note text;
