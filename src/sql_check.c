@@ -29,6 +29,7 @@
 
 #include "compat.h"
 #include "sql_check.h"
+#include "sql_text.h"
 #include "subxact.h"
 
 /*
@@ -195,15 +196,7 @@ MigCanonicalTypeName(const char *type, char **reason)
 		}
 		appendStringInfoChar(&buf, ')');
 	}
-	foreach(lc, tn->arrayBounds)
-	{
-		int			bound = intVal(lfirst(lc));
-
-		if (bound < 0)
-			appendStringInfoString(&buf, "[]");
-		else
-			appendStringInfo(&buf, "[%d]", bound);
-	}
+	MigAppendArrayBounds(&buf, tn);
 	return buf.data;
 }
 

@@ -272,16 +272,24 @@ MigTypeNameText(TypeName *tn, Oid *typid, int32 *typmod)
 		}
 		appendStringInfoChar(&buf, ')');
 	}
+	MigAppendArrayBounds(&buf, tn);
+	return buf.data;
+}
+
+void
+MigAppendArrayBounds(StringInfo buf, TypeName *tn)
+{
+	ListCell   *lc;
+
 	foreach(lc, tn->arrayBounds)
 	{
 		int			bound = intVal(lfirst(lc));
 
 		if (bound < 0)
-			appendStringInfoString(&buf, "[]");
+			appendStringInfoString(buf, "[]");
 		else
-			appendStringInfo(&buf, "[%d]", bound);
+			appendStringInfo(buf, "[%d]", bound);
 	}
-	return buf.data;
 }
 
 bool

@@ -50,6 +50,9 @@ extern List *MigSqlItemStarts(const MigSqlStmt *s);
  */
 extern char *MigTypeNameText(TypeName *tn, Oid *typid, int32 *typmod);
 
+/* a type name's array bounds ([] or [n] each), as SQL */
+extern void MigAppendArrayBounds(StringInfo buf, TypeName *tn);
+
 /* serial, bigserial, smallserial (and serial2/4/8), unqualified */
 extern bool MigTypeNameIsSerial(TypeName *tn);
 
