@@ -77,6 +77,7 @@
 #include "ddl_capture.h"
 #include "security.h"
 #include "settings.h"
+#include "subxact.h"
 #include "spi_exec.h"
 
 static ProcessUtility_hook_type prev_ProcessUtility = NULL;
@@ -562,65 +563,59 @@ statement_text(PlannedStmt *pstmt, const char *queryString)
  * Record the statement in the history of each managed schema it changed,
  * in a subtransaction whose errors become a WARNING.
  */
+typedef struct CaptureArgs
+{
+	PlannedStmt *pstmt;
+	const char *queryString;
+	Node	   *stmt;
+	List	   *schemas;
+	Oid			existing;
+	Oid			caller;
+} CaptureArgs;
+
+static void
+capture_record_now(void *arg)
+{
+	CaptureArgs *args = (CaptureArgs *) arg;
+	ListCell   *lc;
+	char	   *sql;
+	List	   *targets;
+
+	/* CREATE ... IF NOT EXISTS of what was there already */
+	if (OidIsValid(args->existing))
+		return;
+	targets = schemas_after(args->stmt, args->schemas);
+	if (targets == NIL)
+		return;
+	sql = statement_text(args->pstmt, args->queryString);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	foreach(lc, targets)
+		record_in_schema((char *) lfirst(lc), sql, args->caller);
+	SPI_finish();
+}
+
 static void
 capture_record(PlannedStmt *pstmt, const char *queryString, Node *stmt,
 			   List *schemas, Oid existing)
 {
-	MemoryContext oldcontext = CurrentMemoryContext;
-	ResourceOwner oldowner = CurrentResourceOwner;
-	Oid			caller = GetUserId();
+	CaptureArgs args = {pstmt, queryString, stmt, schemas, existing, GetUserId()};
+	ErrorData  *edata = MigSubxactRun(capture_record_now, &args);
 
-	BeginInternalSubTransaction(NULL);
-	MemoryContextSwitchTo(oldcontext);
-	PG_TRY();
-	{
-		ListCell   *lc;
-		char	   *sql;
-		List	   *targets;
-
-		/* CREATE ... IF NOT EXISTS of what was there already */
-		if (OidIsValid(existing))
-			targets = NIL;
-		else
-			targets = schemas_after(stmt, schemas);
-		if (targets != NIL)
-		{
-			sql = statement_text(pstmt, queryString);
-			if (SPI_connect() != SPI_OK_CONNECT)
-				elog(ERROR, "SPI_connect failed");
-			foreach(lc, targets)
-				record_in_schema((char *) lfirst(lc), sql, caller);
-			SPI_finish();
-		}
-		ReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(oldcontext);
-		CurrentResourceOwner = oldowner;
-	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
-
-		MemoryContextSwitchTo(oldcontext);
-		edata = CopyErrorData();
-		FlushErrorState();
-		RollbackAndReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(oldcontext);
-		CurrentResourceOwner = oldowner;
-
-		/* a cancel or a timeout of the statement is the statement's */
-		if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED ||
-			edata->sqlerrcode == ERRCODE_ADMIN_SHUTDOWN)
-			ReThrowError(edata);
-		ereport(WARNING,
-				errcode(edata->sqlerrcode),
-				errmsg("DDL statement not recorded in the history of migrations: %s",
-					   edata->message),
-				errdetail("The statement itself succeeded; only its record as an inferred migration is missing."),
-				errhint("Set \"%s\" to off to run DDL without recording it.",
-						"migrate_ext.infer_migrations"));
-		FreeErrorData(edata);
-	}
-	PG_END_TRY();
+	if (edata == NULL)
+		return;
+	/* a cancel or a timeout of the statement is the statement's */
+	if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED ||
+		edata->sqlerrcode == ERRCODE_ADMIN_SHUTDOWN)
+		ReThrowError(edata);
+	ereport(WARNING,
+			errcode(edata->sqlerrcode),
+			errmsg("DDL statement not recorded in the history of migrations: %s",
+				   edata->message),
+			errdetail("The statement itself succeeded; only its record as an inferred migration is missing."),
+			errhint("Set \"%s\" to off to run DDL without recording it.",
+					"migrate_ext.infer_migrations"));
+	FreeErrorData(edata);
 }
 
 /*
